@@ -1,0 +1,1 @@
+"""NumPy reference executors: the float graph, and (lpt) the int8 schedule."""
