@@ -50,6 +50,16 @@ class Op:
             REGISTRY[cls.__name__] = cls
 
     @classmethod
+    def attr(cls, node, name: str):
+        """``node.attrs[name]``, or the schema's default when the node omits it."""
+        if name in node.attrs:
+            return node.attrs[name]
+        spec = cls.attributes.get(name)
+        if spec is None or spec.required:
+            raise KeyError(f"{cls.__name__} node '{node.name}' lacks attribute '{name}'")
+        return spec.default
+
+    @classmethod
     def can_fold(cls, node, inputs) -> bool:
         """Whether a node with all-constant ``inputs`` (Values) may be folded."""
         return cls.foldable

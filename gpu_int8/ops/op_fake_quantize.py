@@ -12,7 +12,7 @@ class FakeQuantize(Op):
 
     @classmethod
     def run(cls, node, x, input_low, input_high, output_low, output_high):
-        levels = node.attrs["levels"]
+        levels = cls.attr(node, "levels")
         x = x.astype(np.float32)
         il, ih = input_low.astype(np.float32), input_high.astype(np.float32)
         ol, oh = output_low.astype(np.float32), output_high.astype(np.float32)
