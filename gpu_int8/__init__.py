@@ -8,3 +8,9 @@ Typical use::
 """
 
 __version__ = "0.1.0"
+
+from gpu_int8.api import load  # noqa: E402
+from gpu_int8.config import Config, load_config  # noqa: E402
+from gpu_int8.errors import ConfigError, GpuInt8Error, ModelError  # noqa: E402
+
+__all__ = ["Config", "ConfigError", "GpuInt8Error", "ModelError", "load", "load_config"]

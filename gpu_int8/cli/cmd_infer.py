@@ -1,0 +1,148 @@
+"""``infer``: run a model on images, .npy files or random data and summarize the outputs."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from gpu_int8 import demo
+from gpu_int8.api import load
+from gpu_int8.cli.options import add_model_options, parse_shapes
+from gpu_int8.config import load_config
+from gpu_int8.errors import GpuInt8Error
+from gpu_int8.preprocess import image_to_tensor, load_image
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("infer", help="run a model (no arguments: the embedded PP-OCR orientation demo)",
+                       description=__doc__)
+    add_model_options(p, model_required=False)
+    p.add_argument("-i", "--input", action="append", default=[], metavar="[NAME=]FILE",
+                   help="an image or .npy file; repeat for several inferences; NAME= for multi-input models. "
+                        "Without -i, seeded random data is used")
+    p.add_argument("-o", "--output-dir", help="save every output as <input>_<output>.npy here (never overwrites)")
+    p.add_argument("--top-k", type=int, default=5, help="classes to show for a classifier output")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.model is None:
+        if args.input or args.config or args.shape:
+            raise GpuInt8Error("-i/-c/--shape need -m MODEL (without -m the embedded demo runs)")
+        return _run_demo(args)
+    start = time.perf_counter()
+    engine = load(args.model, args.config, parse_shapes(args.shape))
+    load_s = time.perf_counter() - start
+    cfg = load_config(args.config)
+    print(f"model:  {args.model}  (loaded in {load_s:.2f} s)")
+    print(f"device: {engine.device}")
+    for request_name, feeds in _requests(args.input, engine, cfg):
+        start = time.perf_counter()
+        outputs = engine.infer(feeds)
+        ms = (time.perf_counter() - start) * 1e3
+        print(f"\n{request_name}: inference {ms:.1f} ms")
+        for name, array in outputs.items():
+            print(f"  {name}: {summarize(array, args.top_k)}")
+        if args.output_dir:
+            _save(Path(args.output_dir), request_name, outputs)
+    return 0
+
+
+def _requests(items: list[str], engine, cfg):
+    """(label, feeds) per inference request."""
+    specs = {s.name: s for s in engine.inputs}
+    if not items:
+        rng = np.random.default_rng(0)
+        feeds = {s.name: rng.standard_normal(s.shape).astype(s.dtype) if np.issubdtype(s.dtype, np.floating)
+                 else rng.integers(0, 2, s.shape).astype(s.dtype) for s in engine.inputs}
+        yield "random input (seed 0)", feeds
+        return
+    named = [item.partition("=") for item in items]
+    if all(sep and name in specs for name, sep, _ in named) and len(specs) > 1:
+        yield "inputs", {name: _read_input(Path(path), specs[name], cfg) for name, _, path in named}
+        return
+    if len(specs) != 1:
+        raise GpuInt8Error(f"the model has inputs {list(specs)}: give each as -i NAME=FILE")
+    spec = next(iter(specs.values()))
+    for item in items:
+        name, sep, path = item.partition("=")
+        if sep and name != spec.name:
+            raise GpuInt8Error(f"-i {item}: the model has no input '{name}' (its input is '{spec.name}')")
+        path = Path(path if sep else item)
+        yield path.name, {spec.name: _read_input(path, spec, cfg)}
+
+
+def _read_input(path: Path, spec, cfg) -> np.ndarray:
+    if path.suffix == ".npy":
+        if not path.is_file():
+            raise GpuInt8Error(f"input file {path} does not exist")
+        try:
+            array = np.load(path, allow_pickle=False)
+        except ValueError as exc:
+            raise GpuInt8Error(f"input file {path} is not a plain .npy array: {exc}") from None
+        if tuple(array.shape) != tuple(spec.shape):
+            raise GpuInt8Error(f"{path} holds shape {list(array.shape)}, input '{spec.name}' needs "
+                               f"{list(spec.shape)}")
+        return array.astype(spec.dtype)
+    return image_to_tensor(load_image(path), spec.shape, cfg.preprocess_for(spec.name)).astype(spec.dtype)
+
+
+def summarize(array: np.ndarray, top_k: int = 5) -> str:
+    """Top-k for a classifier-like output [1, N]; shape and statistics otherwise."""
+    shape = list(array.shape)
+    flat = array.reshape(-1)
+    if array.ndim >= 1 and flat.size == array.shape[-1] and 2 <= flat.size <= 100000 \
+            and np.issubdtype(array.dtype, np.floating):
+        probs = flat if _is_distribution(flat) else _softmax(flat)
+        order = np.argsort(-probs)[:top_k]
+        top = ", ".join(f"class {i} ({probs[i]:.3f})" for i in order)
+        return f"{array.dtype}{shape} top-{len(order)}: {top}"
+    if flat.size == 0:
+        return f"{array.dtype}{shape} (empty)"
+    return (f"{array.dtype}{shape} min {flat.min():.4g} max {flat.max():.4g} "
+            f"mean {flat.astype(np.float64).mean():.4g}")
+
+
+def _is_distribution(x: np.ndarray) -> bool:
+    return bool(np.all(x >= 0) and abs(float(x.sum()) - 1.0) < 1e-3)
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x.astype(np.float64) - x.max())
+    return e / e.sum()
+
+
+def _save(outdir: Path, request_name: str, outputs: dict[str, np.ndarray]) -> None:
+    outdir.mkdir(parents=True, exist_ok=True)
+    stem = Path(request_name).stem.replace(" ", "_")
+    for name, array in outputs.items():
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+        path = outdir / f"{stem}_{safe}.npy"
+        if path.exists():
+            raise GpuInt8Error(f"{path} exists already; choose another --output-dir (nothing is overwritten)")
+        np.save(path, array, allow_pickle=False)
+        print(f"  saved {path}")
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    model = demo.cls_model_path()
+    print("No model given: the embedded demo runs PP-OCR's text orientation classifier")
+    print("(trained weights from the rapidocr-onnxruntime package) on a scanned text line from scikit-image.\n")
+    start = time.perf_counter()
+    engine = load(model, demo.CLS_CONFIG)
+    print(f"model:  {model.name}  (loaded in {time.perf_counter() - start:.2f} s)")
+    print(f"device: {engine.device}\n")
+    cfg = load_config(demo.CLS_CONFIG)
+    spec = engine.inputs[0]
+    for label, image in demo.text_line_images().items():
+        tensor = image_to_tensor(image, spec.shape, cfg.preprocess_for(spec.name))
+        start = time.perf_counter()
+        probs = next(iter(engine.infer({spec.name: tensor}).values())).reshape(-1)
+        ms = (time.perf_counter() - start) * 1e3
+        best = int(np.argmax(probs))
+        print(f"{label:24s} -> orientation {demo.CLS_LABELS[best]:>3s} degrees "
+              f"(score {probs[best]:.3f}; {ms:.1f} ms)")
+    return 0

@@ -1,0 +1,41 @@
+"""The embedded default of ``python -m gpu_int8 infer``: a real model on a real image.
+
+PP-OCR's text orientation classifier (trained weights, shipped in the
+rapidocr-onnxruntime wheel) judges a line of scanned text from scikit-image's
+``page`` image, once upright and once turned 180 degrees. A person can check
+the answer: the first is upright (0), the second upside down (180).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+CLS_LABELS = ("0", "180")
+CLS_SHAPE = (1, 3, 48, 192)
+#: PaddleOCR's preprocessing: BGR, keep aspect ratio, pad right, pixels to [-1, 1]
+CLS_CONFIG = {
+    "device": "auto",
+    "precision": "fp32",
+    "shapes": {"x": list(CLS_SHAPE)},
+    "inputs": {"x": {"color": "BGR", "resize": "keep_ratio_pad", "mean": 127.5, "scale": 127.5}},
+}
+
+
+def cls_model_path() -> Path:
+    """The PP-OCR mobile v2.0 orientation classifier from the rapidocr-onnxruntime wheel."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("rapidocr_onnxruntime")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the package rapidocr-onnxruntime is not installed; pip install gpu_int8 brings it")
+    return Path(spec.submodule_search_locations[0]) / "models" / "ch_ppocr_mobile_v2.0_cls_infer.onnx"
+
+
+def text_line_images() -> dict[str, np.ndarray]:
+    """The title line of skimage's scanned ``page``, upright and rotated by 180 degrees."""
+    from skimage import data
+
+    line = data.page()[2:38, 0:300]  # "Region-based segmentation"
+    return {"upright text line": line, "same line rotated 180": np.ascontiguousarray(np.rot90(line, 2))}
