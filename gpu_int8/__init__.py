@@ -9,8 +9,17 @@ Typical use::
 
 __version__ = "0.1.0"
 
-from gpu_int8.api import load  # noqa: E402
 from gpu_int8.config import Config, load_config  # noqa: E402
 from gpu_int8.errors import ConfigError, GpuInt8Error, ModelError  # noqa: E402
+
+
+def __getattr__(name: str):
+    # `load` pulls in the readers (onnx); import it on first use so that
+    # `import gpu_int8.config` and friends stay light
+    if name == "load":
+        from gpu_int8.api import load
+
+        return load
+    raise AttributeError(f"module 'gpu_int8' has no attribute {name!r}")
 
 __all__ = ["Config", "ConfigError", "GpuInt8Error", "ModelError", "load", "load_config"]

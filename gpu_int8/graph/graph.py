@@ -136,13 +136,13 @@ class Graph:
         self.outputs = [new if o == old else o for o in self.outputs]
 
     def check(self) -> None:
-        """Every input of every node is defined; outputs exist."""
+        """Every input of every node, and every graph output, is defined somewhere."""
         defined = set(self.inputs) | {v.name for v in self.values.values() if v.is_const}
+        defined.update(out for node in self.nodes for out in node.outputs)
         for node in self.nodes:
             for name in node.inputs:
                 if name and name not in defined:
-                    raise ModelError(f"input '{name}' is not defined before use", file=self.source, node=node.name)
-            defined.update(node.outputs)
+                    raise ModelError(f"input '{name}' is not defined", file=self.source, node=node.name)
         for name in self.outputs:
             if name not in defined:
                 raise ModelError(f"graph output '{name}' is never produced", file=self.source)
