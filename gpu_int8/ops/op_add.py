@@ -1,11 +1,9 @@
-"""Add: elementwise sum with NumPy broadcasting (auto_broadcast=numpy)."""
+"""Add: elementwise sum with NumPy broadcasting (auto_broadcast=numpy, or none for equal shapes)."""
 
-from gpu_int8.ops.base import Attr, Op
+from gpu_int8.ops.elementwise import _Binary
 
 
-class Add(Op):
-    attributes = {"auto_broadcast": Attr("str", "numpy")}
-
+class Add(_Binary):
     @classmethod
-    def run(cls, node, a, b):
-        return ((a + b).astype(a.dtype),)
+    def fn(cls, node, a, b):
+        return a + b

@@ -1,0 +1,9 @@
+"""Equal: a == b with NumPy broadcasting; boolean result."""
+
+import numpy as np
+
+from gpu_int8.ops.elementwise import _Comparison
+
+
+class Equal(_Comparison):
+    ufunc = np.equal

@@ -1,0 +1,9 @@
+"""Multiply: a * b with NumPy broadcasting."""
+
+from gpu_int8.ops.elementwise import _Binary
+
+
+class Multiply(_Binary):
+    @classmethod
+    def fn(cls, node, a, b):
+        return a * b
