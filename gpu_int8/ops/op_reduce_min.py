@@ -1,0 +1,11 @@
+"""ReduceMin: the minimum of ``data`` over the ``axes`` input (keep_dims keeps them as size 1)."""
+
+import numpy as np
+
+from gpu_int8.ops.reduce_common import _Reduce
+
+
+class ReduceMin(_Reduce):
+    @classmethod
+    def reduce(cls, x, axes, keep_dims):
+        return np.min(x, axis=axes, keepdims=keep_dims)

@@ -1,0 +1,11 @@
+"""ReduceProd: the product of ``data`` over the ``axes`` input (keep_dims keeps them as size 1)."""
+
+import numpy as np
+
+from gpu_int8.ops.reduce_common import _Reduce
+
+
+class ReduceProd(_Reduce):
+    @classmethod
+    def reduce(cls, x, axes, keep_dims):
+        return np.prod(x, axis=axes, keepdims=keep_dims)
