@@ -439,3 +439,17 @@ def test_top_k(mode, sort, axis, k, index_type):
     check("TopK", attrs, [Data(x), np.int64(k)],
           lambda a, kk: opset11.topk(a, kk, axis, mode, sort, index_type, True), outputs=2,
           compare=("exact", "exact"))
+
+
+@pytest.mark.parametrize("case", [0, 1, 3, 4, 5])
+def test_convolution_per_tap_matmuls(case, monkeypatch):
+    """Large stride-1 convolutions take the per-tap matmul route; force it on small cases."""
+    from gpu_int8.ops import conv_math
+    monkeypatch.setattr(conv_math, "IM2COL_LIMIT_BYTES", 0)
+    r, rank, kernel, _, dilations, pads_begin, pads_end, auto_pad, sizes = _conv_case(case)
+    strides = (1,) * rank
+    groups = 1 + case % 2
+    x, w = randn(r, 2, groups * 3, *sizes), randn(r, groups, 4, 3, *kernel)
+    attrs = dict(strides=strides, dilations=dilations, pads_begin=pads_begin, pads_end=pads_end, auto_pad=auto_pad)
+    check("GroupConvolution", attrs, [Data(x), w],
+          lambda a, b: opset1.group_convolution(a, b, strides, pads_begin, pads_end, dilations, auto_pad))
