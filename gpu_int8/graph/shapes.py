@@ -36,7 +36,9 @@ def infer_shapes(graph: Graph, fold: bool = True) -> Graph:
 
     A node whose inputs are all constant is evaluated now (shape subgraphs
     such as ShapeOf -> Gather -> Concat -> Reshape vanish), unless its op
-    says it must stay (a low-precision weight Convert, for LPT to see).
+    says it must stay (a low-precision weight Convert, for LPT to see); an op
+    with ``value_from_shapes(node, inputs)`` (ShapeOf) folds from its inputs'
+    static shapes alone.
     """
     graph.check()
     graph.toposort()
@@ -51,9 +53,13 @@ def infer_shapes(graph: Graph, fold: bool = True) -> Graph:
             if not v.is_static:
                 raise ModelError(f"input '{v.name}' has no static shape", file=graph.source, node=node.name)
         try:
+            results = None
             if fold and present and all(v.is_const for v in present) and op.can_fold(node, inputs):
                 with np.errstate(all="ignore"):
                     results = op.run(node, *[v.data if v is not None else None for v in inputs])
+            elif fold and hasattr(op, "value_from_shapes"):  # ShapeOf: its value is known from static shapes
+                results = op.value_from_shapes(node, inputs)
+            if results is not None:
                 for name, data in zip(node.outputs, results):
                     out = graph.values[name]
                     out.data = np.asarray(data)
