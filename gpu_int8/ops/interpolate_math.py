@@ -35,16 +35,17 @@ def source_coords(mode: str, out_len: int, in_len: int, scale: float) -> np.ndar
     raise ValueError(f"coordinate_transformation_mode '{mode}' is not one of {', '.join(TRANSFORMS)}")
 
 
-def _round_half_away(x: np.ndarray) -> np.ndarray:
+def round_half_away(x: np.ndarray) -> np.ndarray:
+    """std::round: halves go away from zero."""
     return np.sign(x) * np.floor(np.abs(x) + F32(0.5))
 
 
 def nearest_indices(mode: str, coords: np.ndarray, in_len: int, downsample: bool) -> np.ndarray:
     """The input index each output position copies."""
     if mode == "round_prefer_floor":
-        index = np.where(coords == np.trunc(coords) + F32(0.5), np.floor(coords), _round_half_away(coords))
+        index = np.where(coords == np.trunc(coords) + F32(0.5), np.floor(coords), round_half_away(coords))
     elif mode == "round_prefer_ceil":
-        index = _round_half_away(coords)
+        index = round_half_away(coords)
     elif mode == "floor":
         index = np.floor(coords)
     elif mode == "ceil":
@@ -77,7 +78,7 @@ def linear_weights(coords: np.ndarray, in_len: int, scale: float, a: float) -> n
     outside the input dropped and the rest renormalized."""
     a = F32(a)
     radius = 2 if scale > 1 else int(np.ceil(F32(2) / a))
-    centre = _round_half_away(coords).astype(np.int64)
+    centre = round_half_away(coords).astype(np.int64)
     matrix = np.zeros((len(coords), in_len), dtype=np.float64)
     for offset in range(-radius, radius + 1):
         index = centre + offset

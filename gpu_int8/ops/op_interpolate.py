@@ -145,7 +145,11 @@ class Interpolate(Op):
                 matrix = im.cubic_weights(coords, n, p["cube_coeff"])
             y = spatial.apply_matrix(y, axis, matrix)
         if y.dtype != x.dtype:
-            y = np.rint(y).astype(x.dtype) if np.issubdtype(x.dtype, np.integer) else y.astype(x.dtype)
+            if np.issubdtype(x.dtype, np.integer):  # integer data rounds half away from zero, as OpenVINO
+                info = np.iinfo(x.dtype)
+                y = np.clip(im.round_half_away(y), info.min, info.max).astype(x.dtype)
+            else:
+                y = y.astype(x.dtype)
         return (y,)
 
     @classmethod

@@ -399,6 +399,13 @@ def test_interpolate_v1(mode, align, axes, sizes):
           lambda a, s: opset1.interpolate(a, s, attrs), rtol=1e-4, atol_scale=1e-4)
 
 
+@pytest.mark.parametrize("mode", ["nearest", "linear_onnx", "cubic"])
+def test_interpolate_u8_data_rounds(mode):
+    x = rng(1550).integers(0, 256, (1, 2, 5, 6)).astype(np.uint8)
+    check("Interpolate", dict(mode=mode, shape_calculation_mode="sizes"), [Data(x), np.array([9, 4]), np.array([2, 3])],
+          lambda a, s, ax: opset11.interpolate(a, s, mode, "sizes", axes=ax), compare=("exact",))
+
+
 # -- data movement ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric"])
@@ -453,3 +460,25 @@ def test_convolution_per_tap_matmuls(case, monkeypatch):
     attrs = dict(strides=strides, dilations=dilations, pads_begin=pads_begin, pads_end=pads_end, auto_pad=auto_pad)
     check("GroupConvolution", attrs, [Data(x), w],
           lambda a, b: opset1.group_convolution(a, b, strides, pads_begin, pads_end, dilations, auto_pad))
+
+
+# -- shape errors name the node and the problem ---------------------------------------------------
+
+@pytest.mark.parametrize("op_type,shapes,attrs,message", [
+    ("Convolution", [(1, 3, 8, 8), (4, 2, 3, 3)], {}, "channels"),
+    ("MatMul", [(2, 3), (4, 5)], {}, "inner dimensions"),
+    ("MaxPool", [(1, 3, 2, 2)], {"kernel": [3, 3]}, "exceeds"),
+    ("GroupConvolution", [(1, 4, 8, 8), (2, 2, 2, 3)], {}, "ranks"),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_shape_errors_name_the_node(op_type, shapes, attrs, message):
+    from gpu_int8.errors import ModelError
+    graph = Graph("bad", source="model.xml")
+    names = []
+    for i, shape in enumerate(shapes):
+        graph.add_input(f"in{i}", shape, np.float32)
+        names.append(f"in{i}")
+    graph.add_node(op_type, names, 1, attrs, name="the_node")
+    graph.outputs = ["the_node"]
+    with pytest.raises(ModelError, match=message) as info:
+        infer_shapes(graph)
+    assert info.value.node == "the_node" and info.value.file == "model.xml"
