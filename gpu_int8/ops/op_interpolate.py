@@ -145,9 +145,9 @@ class Interpolate(Op):
                 matrix = im.cubic_weights(coords, n, p["cube_coeff"])
             y = spatial.apply_matrix(y, axis, matrix)
         if y.dtype != x.dtype:
-            if np.issubdtype(x.dtype, np.integer):  # integer data rounds half away from zero, as OpenVINO
+            if np.issubdtype(x.dtype, np.integer):  # integer data rounds half to even, as OpenVINO's CPU plugin
                 info = np.iinfo(x.dtype)
-                y = np.clip(im.round_half_away(y), info.min, info.max).astype(x.dtype)
+                y = np.clip(np.rint(y), info.min, info.max).astype(x.dtype)
             else:
                 y = y.astype(x.dtype)
         return (y,)
