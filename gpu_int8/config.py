@@ -19,7 +19,7 @@ KERNEL_FAMILIES = ("auto", "intel", "portable")
 PRECISIONS = ("int8", "fp32")
 LAYOUTS = ("NCHW", "NHWC")
 COLORS = ("RGB", "BGR", "GRAY")
-RESIZES = ("stretch", "keep_ratio_pad", "none")
+RESIZES = ("stretch", "keep_ratio_pad", "fit_height_pad_right", "none")
 
 
 @dataclass

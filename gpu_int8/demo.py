@@ -14,12 +14,12 @@ import numpy as np
 
 CLS_LABELS = ("0", "180")
 CLS_SHAPE = (1, 3, 48, 192)
-#: PaddleOCR's preprocessing: BGR, keep aspect ratio, pad right, pixels to [-1, 1]
+#: PaddleOCR's preprocessing: BGR, full height, width by aspect ratio, pad right, pixels to [-1, 1]
 CLS_CONFIG = {
     "device": "auto",
     "precision": "fp32",
     "shapes": {"x": list(CLS_SHAPE)},
-    "inputs": {"x": {"color": "BGR", "resize": "keep_ratio_pad", "mean": 127.5, "scale": 127.5}},
+    "inputs": {"x": {"color": "BGR", "resize": "fit_height_pad_right", "mean": 127.5, "scale": 127.5}},
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,9 @@ def image_to_tensor(image: Image.Image | np.ndarray, shape: tuple, pre: InputPre
     """A float32 tensor of ``shape`` (N=1) made from ``image`` per ``pre``.
 
     ``keep_ratio_pad`` scales the image to fit, keeps its aspect ratio and pads
-    the right and bottom with zeros after normalization (as PP-OCR does).
+    the right and bottom with zeros after normalization; ``fit_height_pad_right``
+    is PaddleOCR's text-line rule: full height, width by aspect ratio but at
+    most the input's width, zeros on the right.
     """
     if isinstance(image, np.ndarray):
         image = Image.fromarray(image)
@@ -44,6 +47,9 @@ def image_to_tensor(image: Image.Image | np.ndarray, shape: tuple, pre: InputPre
     elif pre.resize == "keep_ratio_pad":
         ratio = min(width / image.width, height / image.height)
         fit_w, fit_h = max(1, round(image.width * ratio)), max(1, round(image.height * ratio))
+        image = image.resize((fit_w, fit_h), Image.Resampling.BILINEAR)
+    elif pre.resize == "fit_height_pad_right":
+        fit_w, fit_h = min(width, math.ceil(height * image.width / image.height)), height
         image = image.resize((fit_w, fit_h), Image.Resampling.BILINEAR)
     else:
         fit_w, fit_h = image.width, image.height

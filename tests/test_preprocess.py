@@ -49,3 +49,14 @@ def test_roundtrip_file(tmp_path):
     Image.fromarray(np.full((8, 8, 3), 7, np.uint8)).save(path)
     t = image_to_tensor(load_image(path), (1, 3, 8, 8), InputPreprocess())
     assert np.all(t == 7)
+
+
+def test_fit_height_pad_right_is_paddleocr_rule():
+    # a 36x300 line into 48x192: full height, width min(192, ceil(48*300/36)=400) -> 192, no padding
+    t = image_to_tensor(np.full((36, 300), 255, np.uint8), (1, 1, 48, 192),
+                        InputPreprocess(color="GRAY", resize="fit_height_pad_right"))
+    assert np.all(t == 255)
+    # a short 36x60 word: width ceil(48*60/36)=80, then zeros
+    t = image_to_tensor(np.full((36, 60), 255, np.uint8), (1, 1, 48, 192),
+                        InputPreprocess(color="GRAY", resize="fit_height_pad_right"))
+    assert np.all(t[..., :80] == 255) and np.all(t[..., 80:] == 0)

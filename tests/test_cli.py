@@ -1,0 +1,49 @@
+"""The command line as a user runs it: the embedded demo, infer on files, clear errors."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gpu_int8 import demo
+from gpu_int8.cli.main import main
+
+
+def test_embedded_demo_gets_the_orientation_right():
+    proc = subprocess.run([sys.executable, "-m", "gpu_int8", "infer"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = [ln for ln in proc.stdout.splitlines() if "-> orientation" in ln]
+    assert len(lines) == 2
+    assert "orientation   0 degrees" in lines[0] and "upright" in lines[0]
+    assert "orientation 180 degrees" in lines[1] and "rotated" in lines[1]
+    assert "device:" in proc.stdout
+
+
+def test_infer_npy_and_output_dir_never_overwrites(tmp_path, capsys):
+    x = np.zeros(demo.CLS_SHAPE, np.float32)
+    np.save(tmp_path / "x.npy", x)
+    args = ["infer", "-m", str(demo.cls_model_path()), "--shape", "x=1,3,48,192", "-i", str(tmp_path / "x.npy"),
+            "-o", str(tmp_path / "out")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "top-2" in out
+    saved = list((tmp_path / "out").glob("*.npy"))
+    assert len(saved) == 1 and np.load(saved[0]).shape == (1, 2)
+    before = saved[0].read_bytes()
+    assert main(args) == 2
+    assert "exists already" in capsys.readouterr().err
+    assert saved[0].read_bytes() == before
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["infer", "-m", "missing.onnx"], "missing.onnx"),
+    (["infer", "-m", "{cls}", "--shape", "x=1,3,a"], "--shape 'x=1,3,a'"),
+    (["infer", "-m", "{cls}"], "dynamic shape"),
+    (["infer", "-m", "{cls}", "--shape", "x=1,3,48,192", "-i", "nothing.png"], "nothing.png does not exist"),
+    (["infer", "-i", "a.png"], "need -m MODEL"),
+])
+def test_clear_errors(argv, message, capsys):
+    argv = [a.replace("{cls}", str(demo.cls_model_path())) for a in argv]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
