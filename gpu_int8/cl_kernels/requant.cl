@@ -1,0 +1,74 @@
+// Shared requantization epilogue, included by every int8 kernel.
+//
+//   q = sat(rint(acc * m[c] + b[c]))   in float32, round half to even,
+//   then clamped to the fused activation's range [lo, hi].
+//
+// The multiply and the add are two roundings, never one fused multiply-add:
+// the reference executor computes them the same way (FP_CONTRACT OFF below).
+//
+// Build-time macros (all kernels):
+//   OUT_MODE  0: requantized u8/i8 (OUT_T uchar/char)
+//             1: raw int32 accumulator (OUT_T int), for debugging
+//             2: float32 acc*m+b before rounding (OUT_T float), for debugging
+//   OUT_T     the output element type
+
+#ifndef OUT_MODE
+#define OUT_MODE 0
+#endif
+#ifndef OUT_T
+#define OUT_T uchar
+#endif
+
+inline float rq_affine(int acc, float m, float b) {
+#pragma OPENCL FP_CONTRACT OFF
+    float p = (float)acc * m;
+    return p + b;
+}
+
+inline int rq_round_clamp(float v, int lo, int hi) {
+    float r = rint(v);
+    r = fmin(fmax(r, (float)lo), (float)hi);
+    return (int)r;
+}
+
+// One output value from an int32 accumulator of channel c's scale m and shift b.
+inline OUT_T rq_out(int acc, float m, float b, int lo, int hi) {
+#if OUT_MODE == 0
+    return (OUT_T)rq_round_clamp(rq_affine(acc, m, b), lo, hi);
+#elif OUT_MODE == 1
+    return (OUT_T)acc;
+#else
+    return (OUT_T)rq_affine(acc, m, b);
+#endif
+}
+
+// Same for a float value already in the accumulator's scale (pooling averages, eltwise sums).
+inline OUT_T rq_out_f(float v, int lo, int hi) {
+#if OUT_MODE == 0
+    return (OUT_T)rq_round_clamp(v, lo, hi);
+#elif OUT_MODE == 1
+    return (OUT_T)(int)rint(v);
+#else
+    return (OUT_T)v;
+#endif
+}
+
+// 8 channels at once (portable GEMM tiles).  8 wide, not 16: PoCL built for AVX2
+// warns that 16-wide builtin arguments change the ABI and then fails to reload
+// such programs from its own kernel cache.
+inline float8 rq_affine8(int8 acc, float8 m, float8 b) {
+#pragma OPENCL FP_CONTRACT OFF
+    float8 p = convert_float8(acc) * m;
+    return p + b;
+}
+
+inline int8 rq_round_clamp8(float8 v, int lo, int hi) {
+    float8 r = rint(v);
+    r = fmin(fmax(r, (float8)((float)lo)), (float8)((float)hi));
+    return convert_int8(r);
+}
+
+// convert_<OUT_T>8(v), e.g. convert_uchar8, for values already inside the output range
+#define RQ_CAT_(a, b) a##b
+#define RQ_CAT(a, b) RQ_CAT_(a, b)
+#define CONVERT_OUT8(v) RQ_CAT(convert_, RQ_CAT(OUT_T, 8))(v)

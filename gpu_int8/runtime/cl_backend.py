@@ -1,0 +1,119 @@
+"""A small OpenCL backend: device/context/queue, allocator, programs, launches with profiling events.
+
+Modelled on tinygrad's ``ops_cl``: a few small classes over pyopencl, no policy.
+Kernel selection and layouts live in ``gpu_int8.scheduler``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..scheduler.devices import DeviceInfo
+from ..scheduler.program_cache import ProgramCache, defines_to_options, kernel_source
+
+
+class CLDevice:
+    """One OpenCL device with its context, an in-order profiling queue, an allocator and a program cache."""
+
+    def __init__(self, info: DeviceInfo, cache: ProgramCache | None = None):
+        import pyopencl as cl
+
+        self.info = info
+        self.context = cl.Context([info.cl_device])
+        self.queue = cl.CommandQueue(self.context, info.cl_device,
+                                     properties=cl.command_queue_properties.PROFILING_ENABLE)
+        self.allocator = CLAllocator(self)
+        self.cache = cache or ProgramCache()
+        self._programs: dict[tuple[str, str], object] = {}
+
+    def program(self, source_file: str, kernel_name: str, defines: dict | None = None,
+                options: list[str] | None = None) -> CLProgram:
+        """Kernel ``kernel_name`` from ``cl_kernels/<source_file>`` built with ``-D`` ``defines`` and ``options``."""
+        source = kernel_source(source_file)
+        opts = " ".join([*(options or []), *defines_to_options(defines or {})])
+        key = (source, opts)
+        prg = self._programs.get(key)
+        if prg is None:
+            prg = self.cache.build(self.context, self.info.cl_device, source, opts)
+            self._programs[key] = prg
+        return CLProgram(self, prg, kernel_name)
+
+    def synchronize(self) -> None:
+        self.queue.finish()
+
+
+class CLAllocator:
+    """Device buffers and host<->device copies (blocking)."""
+
+    def __init__(self, device: CLDevice):
+        self.device = device
+
+    def alloc(self, nbytes: int):
+        import pyopencl as cl
+
+        return cl.Buffer(self.device.context, cl.mem_flags.READ_WRITE, size=max(int(nbytes), 1))
+
+    def from_numpy(self, array: np.ndarray):
+        """A new buffer holding a copy of ``array``."""
+        buf = self.alloc(array.nbytes)
+        self.copyin(buf, array)
+        return buf
+
+    def copyin(self, buf, array: np.ndarray) -> None:
+        import pyopencl as cl
+
+        if array.nbytes:
+            cl.enqueue_copy(self.device.queue, buf, np.ascontiguousarray(array), is_blocking=True)
+
+    def copyout(self, array: np.ndarray, buf) -> np.ndarray:
+        import pyopencl as cl
+
+        if array.nbytes:
+            cl.enqueue_copy(self.device.queue, array, buf, is_blocking=True)
+        return array
+
+    def to_numpy(self, buf, shape: tuple, dtype) -> np.ndarray:
+        return self.copyout(np.empty(shape, dtype), buf)
+
+
+@dataclass
+class LaunchResult:
+    """A kernel launch: its event, and its device time once waited for."""
+
+    event: object
+    name: str
+
+    def seconds(self) -> float:
+        """Device time between start and end (waits for the kernel)."""
+        self.event.wait()
+        return (self.event.profile.end - self.event.profile.start) * 1e-9
+
+
+class CLProgram:
+    """One kernel of a built program; calling it enqueues a launch."""
+
+    def __init__(self, device: CLDevice, program, name: str):
+        self.device, self.name = device, name
+        self.kernel = getattr(program, name)
+
+    def __call__(self, *args, global_size: tuple[int, ...], local_size: tuple[int, ...] | None = None,
+                 wait: bool = False) -> LaunchResult:
+        """Launch with buffers and numpy scalars (``np.int32(3)``) as arguments.
+
+        ``global_size`` is rounded up to a multiple of ``local_size``; kernels guard their tails.
+        """
+        import pyopencl as cl
+
+        gsize = tuple(int(g) for g in global_size)
+        lsize = None
+        if local_size is not None:
+            lsize = tuple(int(x) for x in local_size)
+            gsize = tuple(-(-g // ll) * ll for g, ll in zip(gsize, lsize, strict=True))
+        self.kernel.set_args(*args)
+        event = cl.enqueue_nd_range_kernel(self.device.queue, self.kernel, gsize, lsize)
+        result = LaunchResult(event, self.name)
+        if wait:
+            event.wait()
+        return result

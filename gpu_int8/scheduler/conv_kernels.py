@@ -1,0 +1,275 @@
+"""Host side of the int8 convolution / matmul kernels: geometry, weight packing, launches.
+
+One :class:`ConvKernel` is one convolution (or fully connected layer) bound to a
+device and a kernel family, with its packed int8 weights and requantization
+constants uploaded once.  Calling it runs the kernel on device buffers.
+
+Numerics (both families, exact on integers):
+``acc[c] = sum(x * w) + comp[c]`` over the window, padded taps reading the
+activation zero point ``pad_value``; then the epilogue of ``cl_kernels/requant.cl``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .layouts import BLOCK, blocks
+
+OUT_TYPES = {"u8": ("uchar", 0, np.uint8), "i8": ("char", 0, np.int8),
+             "i32": ("int", 1, np.int32), "f32": ("float", 2, np.float32)}
+ACT_TYPES = {np.dtype(np.uint8): "uchar", np.dtype(np.int8): "char"}
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """A 2-D convolution's shapes (OpenVINO Convolution / GroupConvolution semantics)."""
+
+    n: int
+    c: int
+    h: int
+    w: int
+    cout: int
+    kh: int = 1
+    kw: int = 1
+    stride: tuple[int, int] = (1, 1)
+    pads_begin: tuple[int, int] = (0, 0)
+    pads_end: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+
+    def __post_init__(self):
+        if self.c % self.groups or self.cout % self.groups:
+            raise ValueError(f"channels {self.c}->{self.cout} not divisible by groups {self.groups}")
+        if self.oh <= 0 or self.ow <= 0:
+            raise ValueError(f"empty output for {self}")
+
+    @classmethod
+    def matmul(cls, m: int, k: int, n: int) -> ConvGeometry:
+        """``[m, k] x [k, n]`` as a 1x1 convolution over m one-pixel images."""
+        return cls(n=m, c=k, h=1, w=1, cout=n)
+
+    @property
+    def oh(self) -> int:
+        span = (self.kh - 1) * self.dilation[0] + 1
+        return (self.h + self.pads_begin[0] + self.pads_end[0] - span) // self.stride[0] + 1
+
+    @property
+    def ow(self) -> int:
+        span = (self.kw - 1) * self.dilation[1] + 1
+        return (self.w + self.pads_begin[1] + self.pads_end[1] - span) // self.stride[1] + 1
+
+    @property
+    def cin_g(self) -> int:
+        return self.c // self.groups
+
+    @property
+    def cout_g(self) -> int:
+        return self.cout // self.groups
+
+    @property
+    def k(self) -> int:
+        """Reduction length per output value."""
+        return self.kh * self.kw * self.cin_g
+
+    @property
+    def m(self) -> int:
+        """Output pixels over the batch."""
+        return self.n * self.oh * self.ow
+
+    @property
+    def macs(self) -> int:
+        return self.m * self.cout * self.k
+
+    @property
+    def is_depthwise(self) -> bool:
+        return self.groups > 1 and self.cin_g == 1 and self.cout_g == 1
+
+    def geometry_defines(self) -> dict[str, int]:
+        return dict(IH=self.h, IW=self.w, C=self.c, OH=self.oh, OW=self.ow, KH=self.kh, KW=self.kw,
+                    SH=self.stride[0], SW=self.stride[1], PH=self.pads_begin[0], PW=self.pads_begin[1],
+                    DH=self.dilation[0], DW=self.dilation[1], CIN_G=self.cin_g, COUT_G=self.cout_g,
+                    COUT=self.cout)
+
+
+def _check_weights(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    expect = (g.cout, g.cin_g, g.kh, g.kw)
+    if w.shape != expect or w.dtype != np.int8:
+        raise ValueError(f"weights must be int8 {expect}, got {w.dtype} {w.shape}")
+    return w
+
+
+# -- weight packing --------------------------------------------------------------------------
+
+def npad16(cout_g: int) -> int:
+    return -(-cout_g // 16) * 16
+
+
+def pack_weights_portable(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """float32 ``[G][K][NPAD]``, k = (kh*KW + kw)*CIN_G + ci, zero-padded output channels."""
+    _check_weights(w, g)
+    wg = w.reshape(g.groups, g.cout_g, g.cin_g, g.kh, g.kw).transpose(0, 3, 4, 2, 1)  # G,KH,KW,CIN_G,COUT_G
+    out = np.zeros((g.groups, g.k, npad16(g.cout_g)), np.float32)
+    out[:, :, : g.cout_g] = wg.reshape(g.groups, g.k, g.cout_g)
+    return out
+
+
+def intel_k4(g: ConvGeometry, sg: int) -> tuple[int, int]:
+    """(CIN4, K4PAD): packed 4-channel groups per tap and the K4 length padded to a multiple of sg."""
+    cin4 = -(-g.cin_g // 4)
+    k4 = g.kh * g.kw * cin4
+    return cin4, -(-k4 // sg) * sg
+
+
+def pack_weights_intel(w: np.ndarray, g: ConvGeometry, sg: int) -> np.ndarray:
+    """uint32 ``[G][COUT_G/sg][K4PAD][sg]``: lane = output channel, 4 int8 along K packed per word.
+
+    k4 = (kh*KW + kw)*CIN4 + ci//4, ci padded to a multiple of 4 with zeros; one
+    ``intel_sub_group_block_read8`` then gives each lane 8 consecutive k4 words.
+    """
+    _check_weights(w, g)
+    cin4, k4pad = intel_k4(g, sg)
+    cb = -(-g.cout_g // sg)
+    wg = w.reshape(g.groups, g.cout_g, g.cin_g, g.kh, g.kw).transpose(0, 1, 3, 4, 2)  # G,COUT_G,KH,KW,CIN_G
+    full = np.zeros((g.groups, cb * sg, g.kh, g.kw, cin4 * 4), np.int8)
+    full[:, : g.cout_g, :, :, : g.cin_g] = wg
+    words = full.reshape(g.groups, cb * sg, g.kh * g.kw * cin4 * 4).view(np.uint32)  # G, CO, K4
+    packed = np.zeros((g.groups, cb * sg, k4pad), np.uint32)
+    packed[:, :, : words.shape[2]] = words
+    return np.ascontiguousarray(packed.reshape(g.groups, cb, sg, k4pad).transpose(0, 1, 3, 2))
+
+
+def pack_weights_depthwise(w: np.ndarray, g: ConvGeometry, channel_pad: int = 1) -> np.ndarray:
+    """int8 ``[KH*KW][Cpad]`` for depthwise convolution (Cpad = C rounded up to channel_pad)."""
+    _check_weights(w, g)
+    cpad = -(-g.c // channel_pad) * channel_pad
+    out = np.zeros((g.kh * g.kw, cpad), np.int8)
+    out[:, : g.c] = w.reshape(g.c, g.kh * g.kw).T
+    return out
+
+
+# -- kernels ---------------------------------------------------------------------------------
+
+class ConvKernel:
+    """One int8 convolution bound to a device and a kernel family ("intel" or "portable").
+
+    Activations are ``nhwc`` (portable) or ``fsv16`` (intel), see :mod:`.layouts`.
+    ``weights`` int8 (COUT, CIN_G, KH, KW); ``comp`` int32, ``mscale``/``bias`` float32, all per
+    output channel; ``out`` one of u8, i8, i32, f32; ``lo``/``hi`` the fused activation range.
+    ``tile``: pixels per work-item (portable) or per subgroup (intel).  ``dot_mode`` (intel):
+    0 plain 4-term multiply-add (IGC emits dp4a), 1 ``dot_acc_sat_4x8packed_*``, 2 ``dot_4x8packed_*``.
+    """
+
+    def __init__(self, device, family: str, geom: ConvGeometry, weights: np.ndarray, comp: np.ndarray,
+                 mscale: np.ndarray, bias: np.ndarray, *, act_dtype=np.uint8, out: str = "u8",
+                 lo: int | None = None, hi: int | None = None, pad_value: int = 0,
+                 subgroup_size: int = 16, tile: int | None = None, dot_mode: int = 0,
+                 local_size: tuple[int, ...] | None = None):
+        if family not in ("intel", "portable"):
+            raise ValueError(f"unknown kernel family '{family}'")
+        if out not in OUT_TYPES:
+            raise ValueError(f"out must be one of {', '.join(OUT_TYPES)}")
+        self.device, self.family, self.geom = device, family, geom
+        self.act_dtype = np.dtype(act_dtype)
+        act_t = ACT_TYPES[self.act_dtype]
+        out_t, out_mode, self.out_dtype = OUT_TYPES[out]
+        info = np.iinfo(self.out_dtype) if out in ("u8", "i8") else None
+        self.lo = np.int32(info.min if lo is None and info else (lo if lo is not None else 0))
+        self.hi = np.int32(info.max if hi is None and info else (hi if hi is not None else 0))
+        self.layout = "fsv16" if family == "intel" else "nhwc"
+        alloc = device.allocator
+        cpad = blocks(geom.cout) * BLOCK if family == "intel" else geom.cout
+
+        def per_channel(a, dtype):
+            v = np.zeros(cpad, dtype)
+            v[: geom.cout] = np.asarray(a, dtype).reshape(geom.cout)
+            return alloc.from_numpy(v)
+
+        self._comp, self._m, self._b = per_channel(comp, np.int32), per_channel(mscale, np.float32), \
+            per_channel(bias, np.float32)
+        defines = dict(ACT_T=act_t, OUT_T=out_t, OUT_MODE=out_mode, **geom.geometry_defines())
+        pad = np.array([pad_value], np.int64).astype(self.act_dtype)
+        self.depthwise = geom.is_depthwise
+        if family == "portable":
+            self._init_portable(defines, weights, pad, tile, local_size)
+        else:
+            self._init_intel(defines, weights, pad, subgroup_size, tile, dot_mode, local_size)
+
+    # -- portable --
+
+    def _init_portable(self, defines, weights, pad, tile, local_size):
+        g, alloc = self.geom, self.device.allocator
+        opts = ["-cl-std=CL1.2"]
+        if self.depthwise:
+            self.tile = tile or 4
+            defines.update(TW=self.tile)
+            self._w = alloc.from_numpy(pack_weights_depthwise(weights, g))
+            self._prog = self.device.program("dwconv_portable.cl", "dwconv_portable", defines, opts)
+            cvec = -(-g.c // 8)
+            self._global = (cvec, -(-g.ow // self.tile), g.n * g.oh)
+            self._local = local_size or (min(cvec, 4), 1, 1)
+        else:
+            self.tile = tile or 6
+            defines.update(TM=self.tile, NPAD=npad16(g.cout_g))
+            self._w = alloc.from_numpy(pack_weights_portable(weights, g))
+            self._prog = self.device.program("conv_gemm_portable.cl", "conv_gemm_portable", defines, opts)
+            ntiles = g.groups * npad16(g.cout_g) // 16
+            self._global = (ntiles, -(-g.m // self.tile))
+            self._local = local_size or (1, 8)
+        self._pad = alloc.from_numpy(np.full(max(g.cin_g, g.c), pad[0], self.act_dtype))
+        self._args = lambda x, y: (x, self._w, self._comp, self._m, self._b, y, self._pad,
+                                   np.int32(g.m), self.lo, self.hi)
+
+    # -- intel --
+
+    def _init_intel(self, defines, weights, pad, sg, tile, dot_mode, local_size):
+        g, alloc, info = self.geom, self.device.allocator, self.device.info
+        if sg not in info.subgroup_sizes:
+            raise ValueError(f"subgroup size {sg} not supported by {info.label()}")
+        self.subgroup_size = sg
+        opts = [info.cl_std_option if info.opencl_c_major >= 2 else "-cl-std=CL2.0"]
+        pad_word = np.frombuffer(np.repeat(pad.view(np.uint8), 4).tobytes(), np.uint32)[0]
+        defines.update(SG=sg)
+        if self.depthwise:
+            self.tile = tile or 8
+            defines.update(TW=self.tile)
+            self._w = alloc.from_numpy(pack_weights_depthwise(weights, g, channel_pad=BLOCK))
+            self._prog = self.device.program("dwconv_intel.cl", "dwconv_intel", defines, opts)
+            lanes = blocks(g.c) * BLOCK
+            self._global = (lanes, -(-g.ow // self.tile), g.n * g.oh)
+            self._local = local_size or (sg, 1, 1)
+            self._args = lambda x, y: (x, self._w, self._comp, self._m, self._b, y, np.int32(pad[0]),
+                                       self.lo, self.hi)
+            return
+        cin4, k4pad = intel_k4(g, sg)
+        self.tile = tile or 8
+        aligned = g.groups == 1 or g.cin_g % 4 == 0
+        defines.update(TP=self.tile, CIN4=cin4, K4PAD=k4pad, DOT_MODE=dot_mode,
+                       BYTE_GATHER=int(not aligned), COUT_BLOCKS=-(-g.cout_g // sg))
+        self._w = alloc.from_numpy(pack_weights_intel(weights, g, sg))
+        self._prog = self.device.program("conv_gemm_intel.cl", "conv_gemm_intel", defines, opts)
+        lanes = g.groups * (-(-g.cout_g // sg)) * sg
+        self._global = (lanes, -(-g.m // self.tile))
+        self._local = local_size or (sg, 1)
+        self._args = lambda x, y: (x, self._w, self._comp, self._m, self._b, y, np.uint32(pad_word),
+                                   np.int32(g.m), self.lo, self.hi)
+
+    # -- running --
+
+    def output_shape(self) -> tuple[int, ...]:
+        from .layouts import physical_shape
+
+        g = self.geom
+        return physical_shape(self.layout, g.n, g.cout, g.oh, g.ow)
+
+    def input_shape(self) -> tuple[int, ...]:
+        from .layouts import physical_shape
+
+        g = self.geom
+        return physical_shape(self.layout, g.n, g.c, g.h, g.w)
+
+    def __call__(self, x_buf, y_buf, wait: bool = False):
+        """Enqueue the kernel on ``x_buf`` -> ``y_buf``; returns the launch (with its profiling event)."""
+        return self._prog(*self._args(x_buf, y_buf), global_size=self._global, local_size=self._local,
+                          wait=wait)

@@ -1,0 +1,127 @@
+"""Choose the device and kernel family to run on, and say why.
+
+``auto`` tries, in order: an Intel GPU with subgroups and dp4a (Intel family) ->
+another OpenCL GPU (portable family) -> an OpenCL CPU device (Intel family on
+Intel's CPU runtime, which exposes the same extensions; portable elsewhere) ->
+the NumPy reference executor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+from .devices import DeviceInfo, discover_devices
+
+DEVICE_SPECS = ("auto", "gpu", "cpu", "reference")
+KERNEL_FAMILIES = ("auto", "intel", "portable")
+
+
+@dataclass
+class DeviceChoice:
+    """The device (None for the NumPy reference), the kernel family and the reason, as text."""
+
+    device: DeviceInfo | None
+    family: str  # "intel", "portable" or "reference"
+    reason: str
+    subgroup_size: int | None = None  # Intel family only
+
+    def describe(self) -> str:
+        where = "NumPy reference executor" if self.device is None else self.device.label()
+        sg = f", subgroup size {self.subgroup_size}" if self.subgroup_size else ""
+        return f"{where}: {self.family} kernels{sg} ({self.reason})"
+
+
+def _is_intel_gpu(d: DeviceInfo) -> bool:
+    return d.is_gpu and "intel" in (d.vendor + d.platform_name).lower()
+
+
+def _rank(d: DeviceInfo) -> tuple[int, int]:
+    """Lower is better: the auto order, then discovery order."""
+    if _is_intel_gpu(d) and d.supports_intel_family and d.has_dp4a:
+        tier = 0
+    elif d.is_gpu:
+        tier = 1
+    elif d.kind == "cpu" and d.is_intel_cpu_runtime and d.supports_intel_family:
+        tier = 2
+    elif d.kind == "cpu":
+        tier = 3
+    else:
+        tier = 4
+    return tier, d.index
+
+
+def _auto_family(d: DeviceInfo) -> tuple[str, str]:
+    if _is_intel_gpu(d) and d.supports_intel_family and d.has_dp4a:
+        return "intel", "Intel GPU with subgroups and dp4a"
+    if d.is_intel_cpu_runtime and d.supports_intel_family:
+        return "intel", "Intel CPU runtime exposes cl_intel_subgroups and cl_intel_required_subgroup_size"
+    if d.is_gpu:
+        what = "GPU without Intel subgroups" if not d.supports_intel_family else "GPU without the dp4a feature flag"
+        return "portable", what
+    return "portable", "no Intel subgroup extensions"
+
+
+def _family(d: DeviceInfo, kernels: str) -> tuple[str, str]:
+    if kernels == "auto":
+        return _auto_family(d)
+    if kernels == "intel":
+        if not d.supports_intel_family:
+            missing = [e for e in ("cl_intel_subgroups", "cl_intel_subgroups_char",
+                                   "cl_intel_required_subgroup_size") if e not in d.extensions]
+            raise ConfigError(f"kernels: 'intel' needs {', '.join(missing) or 'subgroup size 8 or 16'}, "
+                              f"which {d.label()} lacks")
+        return "intel", "requested (kernels: intel)"
+    return "portable", "requested (kernels: portable)"
+
+
+def _choice(d: DeviceInfo, kernels: str, why_device: str) -> DeviceChoice:
+    family, why_family = _family(d, kernels)
+    sg = None
+    if family == "intel":
+        sizes = d.intel_family_subgroup_sizes
+        sg = 16 if 16 in sizes else sizes[0]
+    return DeviceChoice(d, family, f"{why_device}; {family} kernels: {why_family}", sg)
+
+
+def select_device(device_spec: str = "auto", kernels: str = "auto",
+                  devices: list[DeviceInfo] | None = None) -> DeviceChoice:
+    """Pick a device for ``device_spec`` (auto|gpu|cpu|reference|name substring) and ``kernels``.
+
+    ``devices`` defaults to :func:`discover_devices`; tests pass their own list.
+    Raises :class:`ConfigError` (naming the field) when nothing matches.
+    """
+    spec = (device_spec or "auto").strip()
+    kernels = (kernels or "auto").strip().lower()
+    if kernels not in KERNEL_FAMILIES:
+        raise ConfigError(f"kernels: '{kernels}' is not one of {', '.join(KERNEL_FAMILIES)}")
+    if spec.lower() == "reference":
+        return DeviceChoice(None, "reference", "requested (device: reference)")
+    devs = discover_devices() if devices is None else devices
+    ordered = sorted(devs, key=_rank)
+    low = spec.lower()
+    if low == "auto":
+        for d in ordered:
+            try:
+                return _choice(d, kernels, f"auto: first in order GPU(Intel, dp4a) > GPU > CPU, "
+                                           f"{len(devs)} OpenCL device(s) found")
+            except ConfigError:
+                continue  # kernels: intel on a device without the extensions: try the next one
+        why = "no OpenCL device found" if not devs else f"no OpenCL device runs kernels: {kernels}"
+        return DeviceChoice(None, "reference", f"auto: {why}; NumPy reference executor")
+    if low in ("gpu", "cpu"):
+        matches = [d for d in ordered if d.kind == low]
+        what = f"device: {low}"
+    else:
+        matches = [d for d in ordered if low in d.name.lower() or low in d.platform_name.lower()]
+        what = f"device: '{spec}' matched by name"
+    if not matches:
+        names = "; ".join(d.label() for d in devs) or "none"
+        raise ConfigError(f"device: no OpenCL device matches '{spec}' (devices: {names})")
+    errors = []
+    for d in matches:
+        try:
+            return _choice(d, kernels, what)
+        except ConfigError as exc:
+            errors.append(str(exc))
+    raise ConfigError(errors[0])
