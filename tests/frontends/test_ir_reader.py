@@ -17,6 +17,7 @@ import pytest
 
 from gpu_int8.errors import ModelError, UnsupportedOpError
 from gpu_int8.frontends.ir_attributes import format_attr, parse_attr
+from gpu_int8.frontends.ir_layers import parse_shape
 from gpu_int8.frontends.ir_reader import read_ir
 from gpu_int8.frontends.ir_writer import write_ir
 from gpu_int8.graph import Graph, infer_shapes, set_input_shapes
@@ -33,7 +34,7 @@ F32_HINT = {"INFERENCE_PRECISION_HINT": "f32"}
 
 def build_small_model(dynamic: bool):
     """Conv, bias, ReLU, an NNCF-style i8 weight chain, MaxPool-8 (both outputs), Split,
-    an fp16 constant, Concat, FakeQuantize, ReduceMean, Reshape, MatMul, Softmax."""
+    an fp16 constant, Concat, FakeQuantize, ReduceMean, Reshape, MatMul, Softmax, TopK-11."""
     rng = np.random.default_rng(1)
     f32 = np.float32
     x = ops.parameter([-1, 3, -1, -1] if dynamic else [1, 3, 16, 16], f32, name="image")
@@ -53,9 +54,10 @@ def build_small_model(dynamic: bool):
     flat = ops.reshape(mean, ops.constant(np.array([0, -1], np.int64)), True)
     logits = ops.matmul(flat, ops.constant(rng.standard_normal((10, 8)).astype(f32)), False, True)
     probs = ops.softmax(logits, -1)
+    top = ops.topk(logits, ops.constant(np.int64(3)), -1, "max", "value", "i32")
     logits.output(0).set_names({"logits"})
     probs.output(0).set_names({"probs"})
-    return ov.Model([logits.output(0), probs.output(0), pool.output(1)], [x], "small")
+    return ov.Model([logits.output(0), probs.output(0), pool.output(1), top.output(0), top.output(1)], [x], "small")
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +147,18 @@ def test_attributes_parse_by_schema_kind(kind, text, value):
     assert parse_attr(kind, format_attr(value, kind)) == value
 
 
+@pytest.mark.parametrize("text, shape", [("1,3,224,224", (1, 3, 224, 224)), ("?,3,-1,1..10", (None, 3, None, None)),
+                                         ("", ()), ("1, 2", (1, 2)), ("...", None), ("..8,3", (None, 3))])
+def test_shapes_parse_with_dynamic_dimensions(text, shape):
+    assert parse_shape(text) == shape
+
+
+@pytest.mark.parametrize("text", ["1,-2", "1,,2", "x", "1.5", str(2**70)])
+def test_malformed_shapes_are_rejected(text):
+    with pytest.raises(ValueError):
+        parse_shape(text)
+
+
 @pytest.mark.parametrize("kind, text", [("int", "1.5"), ("int", "0x10"), ("ints", "1,,2"), ("float", "abc"),
                                         ("bool", "yes"), ("dtype", "float32"), ("int", "1_000")])
 def test_malformed_attributes_are_rejected(kind, text):
@@ -190,6 +204,9 @@ def test_small_model_structure(small_ir):
     assert graph.outputs[2] == pool.outputs[1]  # the indices port is MaxPool's second output
     assert graph.values[pool.outputs[1]].dtype == np.int64
     assert len(by_type["Split"].outputs) == 2
+    top = by_type["TopK"]
+    assert top.attrs["opset"] == 11 and graph.outputs[3:] == top.outputs
+    assert graph.values[top.outputs[1]].dtype == np.int32  # the indices port's precision
     assert by_type["FakeQuantize"].attrs["levels"] == 256
     weights = [graph.values[n.inputs[0]] for n in graph.nodes if n.op_type == "Convert"]
     assert {w.dtype for w in weights} == {np.dtype(np.int8), np.dtype(np.float16)}
