@@ -17,11 +17,6 @@ class ElementType:
     def __init__(self, name: str, precision: str, dtype, bits: int):
         self.name, self.precision, self.dtype, self.bits = name, precision, np.dtype(dtype), bits
 
-    @property
-    def packed(self) -> bool:
-        """Sub-byte types (u1, i4, u4) are packed several elements per byte."""
-        return self.bits < 8
-
     def nbytes(self, count: int) -> int:
         """Bytes ``count`` elements take in the .bin."""
         return (count * self.bits + 7) // 8

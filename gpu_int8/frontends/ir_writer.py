@@ -6,7 +6,9 @@ constants share their bytes in the .bin), nodes layers of their op type (with
 OpenVINO's serializer renames: Relu -> ReLU, ...) and opset version
 ``node.attrs["opset"]`` (or a default per op type), graph outputs Results.
 Value names are written as port tensor names, so reading the file back
-gives the same names.
+gives the same names.  Identity nodes (a gpu_int8 pass-through, not an
+OpenVINO op) are not written: their output becomes a second tensor name of
+their input.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from gpu_int8.frontends.ir_constants import encode_constant
 from gpu_int8.frontends.ir_format import DEFAULT_OPSET, DTYPE_TO_ELEMENT, ELEMENT_TYPES, OP_TO_IR_TYPE
 from gpu_int8.graph import Graph, Node, Value
 from gpu_int8.ops import get_op
+
+#: gpu_int8 op types with no OpenVINO counterpart that just pass their input on
+_PASS_THROUGH = frozenset({"Identity"})
 
 
 def write_ir(graph: Graph, xml_path, bin_path=None) -> None:
@@ -50,6 +55,8 @@ class _Writer:
         self.layers_el = ET.SubElement(self.net, "layers")
         self.edges: list[tuple[str, int, int]] = []  # (value name, to-layer, to-port)
         self.ports: dict[str, tuple[int, int]] = {}  # value name -> (layer id, output port id)
+        self.port_elements: dict[str, ET.Element] = {}
+        self.aliases = {n.outputs[0]: n.inputs[0] for n in graph.nodes if n.op_type in _PASS_THROUGH}
         self.blobs: list[bytes] = []
         self.offsets: dict[tuple[str, str], int] = {}  # (digest, element) -> offset of identical bytes
         self.size = 0
@@ -64,14 +71,19 @@ class _Writer:
                 if name and name not in self.ports and name not in producers:
                     self._constant(self.graph.value(name), node)
         for node in self.graph.nodes:
-            self._op(node)
+            if node.op_type not in _PASS_THROUGH:
+                self._op(node)
         for name in self.graph.outputs:
-            if name not in self.ports:
-                self._constant(self.graph.value(name), None)
+            if self._source(name) not in self.ports:
+                self._constant(self.graph.value(self._source(name)), None)
             self._result(self.graph.value(name))
+        for alias, source in self.aliases.items():
+            port = self.port_elements.get(self._source(source))
+            if port is not None:
+                port.set("names", port.get("names") + "," + _escape_name(alias))
         edges_el = ET.SubElement(self.net, "edges")
         for name, to_layer, to_port in self.edges:
-            from_layer, from_port = self.ports[name]
+            from_layer, from_port = self.ports[self._source(name)]
             ET.SubElement(edges_el, "edge", {"from-layer": str(from_layer), "from-port": str(from_port),
                                              "to-layer": str(to_layer), "to-port": str(to_port)})
         return self.net
@@ -142,8 +154,9 @@ class _Writer:
         out_el = ET.SubElement(el, "output")
         for index, value in enumerate(values):
             port = self._port(out_el, first_id + index, value.shape, value.dtype)
-            port.set("names", value.name.replace(",", "\\,"))
+            port.set("names", _escape_name(value.name))
             self.ports[value.name] = (layer_id, first_id + index)
+            self.port_elements[value.name] = port
         return out_el
 
     @staticmethod
@@ -155,6 +168,14 @@ class _Writer:
         for dim in shape or ():
             ET.SubElement(port, "dim").text = "-1" if dim is None else str(dim)
         return port
+
+    def _source(self, name: str) -> str:
+        """The value ``name`` really is, looking through pass-through nodes."""
+        seen = set()
+        while name in self.aliases and name not in seen:
+            seen.add(name)
+            name = self.aliases[name]
+        return name
 
     def _element(self, dtype, name: str) -> str:
         element = DTYPE_TO_ELEMENT.get(np.dtype(dtype)) if dtype is not None else None
@@ -196,6 +217,10 @@ class _Writer:
             self.blobs.append(data)
             self.size += len(data)
         return self.offsets[key]
+
+
+def _escape_name(name: str) -> str:
+    return name.replace(",", "\\,")
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -377,15 +377,32 @@ def test_writer_fills_opset_and_defaults_for_hand_built_graphs(tmp_path):
     graph.add_node("Add", ["conv", "shift"], ["biased"])
     graph.add_node("Relu", ["biased"], ["relu"])
     graph.add_node("MaxPool", ["relu"], ["pool"], {"kernel": [3, 3], "strides": [2, 2], "note": "kept as text"})
-    graph.add_node("Softmax", ["pool"], ["y"], {"axis": 1})
+    graph.add_node("Softmax", ["pool"], ["probs"], {"axis": 1})
+    graph.add_node("Identity", ["probs"], ["y"])  # not an OpenVINO op: "y" becomes a second name of "probs"
     graph.outputs = ["y"]
     infer_shapes(graph)
     write_ir(graph, tmp_path / "hand.xml")
     text = (tmp_path / "hand.xml").read_text()
     assert 'type="ReLU"' in text and 'type="SoftMax"' in text and 'type="MaxPool" version="opset8"' in text
+    assert "Identity" not in text
     feed = rng.standard_normal((1, 4, 9, 9)).astype(np.float32)
     compiled = ov.Core().compile_model(str(tmp_path / "hand.xml"), "CPU", F32_HINT)
+    assert "y" in compiled.outputs[0].get_names()
     assert_close([FloatExecutor(graph).run({"x": feed})["y"]], [compiled({0: feed})[0]])
+
+
+def test_writer_takes_graphs_read_from_onnx(tmp_path):
+    """The quantize stage writes graphs that came from ONNX: no opset attributes, ONNX-side names."""
+    from gpu_int8.frontends.onnx_reader import read_onnx
+
+    graph = read_onnx(_onnx_model("ch_ppocr_mobile_v2.0_cls_infer"))
+    set_input_shapes(graph, {graph.inputs[0]: (1, 3, 48, 192)})
+    infer_shapes(graph)
+    write_ir(graph, tmp_path / "from_onnx.xml")
+    feed = np.random.default_rng(6).uniform(-1, 1, (1, 3, 48, 192)).astype(np.float32)
+    compiled = ov.Core().compile_model(str(tmp_path / "from_onnx.xml"), "CPU", F32_HINT)
+    ours = FloatExecutor(graph).run({graph.inputs[0]: feed})
+    assert_close([ours[name] for name in graph.outputs], [compiled({0: feed})[o] for o in compiled.outputs])
 
 
 # -- errors name the file, the layer and the problem ---------------------------------------
