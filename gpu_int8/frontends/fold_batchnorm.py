@@ -1,4 +1,4 @@
-"""Load-time rewrite: fold BatchNormInference into the convolution before it.
+"""Load-time rewrite: fold BatchNormInference into the convolution (or transposed convolution) before it.
 
 ``BN(conv(x, w) [+ b])`` becomes ``conv(x, w * k) + (b * k + beta - mean * k)``
 with ``k = gamma / sqrt(var + eps)`` per output channel, when the convolution
@@ -13,7 +13,11 @@ import numpy as np
 
 from gpu_int8.graph import Graph, Node
 
-CONVOLUTIONS = ("Convolution", "GroupConvolution")
+#: convolution type -> where the output channels sit in its weights: "O" whole, "G"/"o" the group and the
+#: channel within it, "-" any other dimension before the kernel (spatial) dimensions
+WEIGHT_LAYOUT = {"Convolution": "O-", "GroupConvolution": "Go-", "ConvolutionBackpropData": "-O",
+                 "GroupConvolutionBackpropData": "G-o"}
+CONVOLUTIONS = tuple(WEIGHT_LAYOUT)
 
 
 def fold_batchnorm(graph: Graph) -> int:
@@ -67,20 +71,21 @@ def _fold_one(graph: Graph, bn: Node) -> bool:
         return False
     gamma, beta, mean, var = (np.asarray(p, np.float64).reshape(-1) for p in params)
     channels = gamma.size
-    grouped = conv.op_type == "GroupConvolution"
-    out_channels = weights.shape[0] * weights.shape[1] if grouped else weights.shape[0]
-    if out_channels != channels or any(p.size != channels for p in (beta, mean, var)):
+    layout = WEIGHT_LAYOUT[conv.op_type]
+    if weights.ndim <= len(layout):
         return False
-    spatial = weights.ndim - (3 if grouped else 2)
+    scale_shape = [weights.shape[i] if c in "OGo" else 1 for i, c in enumerate(layout)]
+    scale_shape += [1] * (weights.ndim - len(layout))
+    if int(np.prod(scale_shape)) != channels or any(p.size != channels for p in (beta, mean, var)):
+        return False
+    spatial = weights.ndim - len(layout)
     bias_shape = [1, channels] + [1] * spatial
     if bias is not None and bias.size not in (1, channels):
         return False
     eps = float(bn.attrs.get("epsilon", 1e-5))
     scale = gamma / np.sqrt(var + eps)
     shift = beta - mean * scale
-    lead = 2 if grouped else 1  # the output-channel dimensions of the weights
-    weight_scale = scale.reshape(list(weights.shape[:lead]) + [1] * (weights.ndim - lead))
-    new_weights = (weights.astype(np.float64) * weight_scale).astype(weights.dtype)
+    new_weights = (weights.astype(np.float64) * scale.reshape(scale_shape)).astype(weights.dtype)
     old_bias = np.zeros(channels) if bias is None else np.broadcast_to(np.asarray(bias, np.float64).reshape(-1),
                                                                           (channels,))
     new_bias = (old_bias * scale + shift).reshape(bias_shape).astype(weights.dtype)

@@ -102,6 +102,11 @@ def _default_opset(proto: ModelProto, source: str) -> int:
 
 def _type_info(proto: ModelProto) -> dict[str, tuple]:
     """name -> (dtype or None, shape with None for dynamic dims, or None): ONNX's own shape inference."""
+    if proto.ir_version < 4:  # IR v3 types only the initializers listed as inputs; infer as v4
+        copy = ModelProto()
+        copy.CopyFrom(proto)
+        copy.ir_version = 4
+        proto = copy
     try:
         inferred = onnx.shape_inference.infer_shapes(proto, check_type=False, strict_mode=False, data_prop=True)
     except Exception:  # a model ONNX cannot infer still converts, with less information
@@ -268,7 +273,8 @@ def _convert_node(ctx: ConvertContext, node, index: int, base_dir: str | None, s
     except Exception as exc:  # converters raise ValueError; anything else is a bad node too
         raise ModelError(f"{node.op_type}: {exc}", file=source, node=label) from None
     for i, out in enumerate(node.output):
-        if out and ctx.resolve(out) not in ctx.graph.values and ctx.onnx_consumers.get(out):
+        users = [n for n in ctx.onnx_consumers.get(out, []) if id(n) not in ctx.skip] if out else []
+        if users and ctx.resolve(out) not in ctx.graph.values:
             raise ModelError(f"{node.op_type} output {i} ('{out}') is not supported", file=source, node=label)
 
 

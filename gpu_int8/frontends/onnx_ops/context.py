@@ -201,6 +201,19 @@ class ConvertContext:
             raise ValueError(f"the rank of '{name}' is unknown, and {why} needs it")
         return rank
 
+    def axes_from(self, name: str, start: int) -> str:
+        """Axes ``start .. rank-1`` of ``name``: a constant, or (rank unknown now) a subgraph
+        ShapeOf -> ShapeOf -> Squeeze -> Range that folds once shapes are known."""
+        rank = self.rank(name)
+        if rank is not None:
+            return self.const(np.arange(start, rank, dtype=np.int64), "axes")
+        shape = self.emit1("ShapeOf", [name], attrs={"output_type": "i64"}, suffix="shape")
+        rank_vec = self.emit1("ShapeOf", [shape], attrs={"output_type": "i64"}, suffix="rank")
+        rank_name = self.emit1("Squeeze", [rank_vec], suffix="rank_scalar")
+        return self.emit1("Range", [self.const(np.array(start, np.int64), "axes_start"), rank_name,
+                                    self.const(np.array(1, np.int64), "axes_step")],
+                          attrs={"output_type": "i64", "opset": 4}, suffix="axes")
+
     def dtype(self, name: str, default=None) -> np.dtype | None:
         value = self.graph.values.get(self.resolve(name))
         if value is not None and value.dtype is not None:

@@ -183,12 +183,11 @@ def _avg_pool(ctx, node):
     ctx.emit("AvgPool", [node.inputs[0]], node.outputs[:1], attrs)
 
 
-@converter("GlobalAveragePool", "GlobalMaxPool", emits=("ReduceMean", "ReduceMax"))
+@converter("GlobalAveragePool", "GlobalMaxPool", emits=("ReduceMean", "ReduceMax", "ShapeOf", "Squeeze", "Range"))
 def _global_pool(ctx, node):
     node.require_inputs(1)
     x = node.inputs[0]
-    rank = ctx.need_rank(x, node.op_type)
-    axes = ctx.const(np.arange(2, rank, dtype=np.int64), "axes")
+    axes = ctx.axes_from(x, 2)
     op_type = "ReduceMean" if node.op_type == "GlobalAveragePool" else "ReduceMax"
     ctx.emit(op_type, [x, axes], node.outputs[:1], {"keep_dims": True})
 

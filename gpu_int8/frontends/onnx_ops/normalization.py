@@ -125,8 +125,7 @@ def _reduce_axes(ctx, node) -> str | None:
         listed = node.attr("axes", None)
         if listed:
             return ctx.const(np.array(listed, np.int64), "axes")
-    rank = ctx.need_rank(x, f"{node.op_type} over all axes")
-    return ctx.const(np.arange(rank, dtype=np.int64), "axes")
+    return ctx.axes_from(x, 0)
 
 
 def _reduce(ctx, node, op_type: str, x: str, output: str) -> str:
@@ -137,13 +136,16 @@ def _reduce(ctx, node, op_type: str, x: str, output: str) -> str:
                      suffix=None if output else op_type)
 
 
-@converter(*REDUCE, emits=tuple(REDUCE.values()) + ("Identity",))
+ALL_AXES = ("ShapeOf", "Squeeze", "Range")
+
+
+@converter(*REDUCE, emits=tuple(REDUCE.values()) + ("Identity",) + ALL_AXES)
 def _reduce_plain(ctx, node):
     node.require_inputs(1)
     _reduce(ctx, node, REDUCE[node.op_type], node.inputs[0], node.outputs[0])
 
 
-@converter("ReduceSumSquare", emits=("ReduceSum", "Multiply", "Identity"))
+@converter("ReduceSumSquare", emits=("ReduceSum", "Multiply", "Identity") + ALL_AXES)
 def _reduce_sum_square(ctx, node):
     node.require_inputs(1)
     x = node.inputs[0]
@@ -151,7 +153,7 @@ def _reduce_sum_square(ctx, node):
     _reduce(ctx, node, "ReduceSum", square, node.outputs[0])
 
 
-@converter("ReduceLogSum", "ReduceLogSumExp", emits=("ReduceSum", "Exp", "Log", "Identity"))
+@converter("ReduceLogSum", "ReduceLogSumExp", emits=("ReduceSum", "Exp", "Log", "Identity") + ALL_AXES)
 def _reduce_log_sum(ctx, node):
     node.require_inputs(1)
     x = node.inputs[0]
