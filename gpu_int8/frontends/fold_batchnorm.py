@@ -83,12 +83,14 @@ def _fold_one(graph: Graph, bn: Node) -> bool:
     if bias is not None and bias.size not in (1, channels):
         return False
     eps = float(bn.attrs.get("epsilon", 1e-5))
-    scale = gamma / np.sqrt(var + eps)
-    shift = beta - mean * scale
-    new_weights = (weights.astype(np.float64) * scale.reshape(scale_shape)).astype(weights.dtype)
+    with np.errstate(all="ignore"):  # a model may hold nonsense; the arithmetic must not warn or fail
+        scale = gamma / np.sqrt(var + eps)
+        shift = beta - mean * scale
     old_bias = np.zeros(channels) if bias is None else np.broadcast_to(np.asarray(bias, np.float64).reshape(-1),
                                                                           (channels,))
-    new_bias = (old_bias * scale + shift).reshape(bias_shape).astype(weights.dtype)
+    with np.errstate(all="ignore"):
+        new_weights = (weights.astype(np.float64) * scale.reshape(scale_shape)).astype(weights.dtype)
+        new_bias = (old_bias * scale + shift).reshape(bias_shape).astype(weights.dtype)
 
     old_weights = conv.inputs[1]
     conv.inputs[1] = _new_const(graph, f"{conv.name}/folded_weights", new_weights)
