@@ -170,12 +170,10 @@ class ConvertContext:
         base = f"{self.node_name}/{suffix or op_type}"
         if outputs is None or isinstance(outputs, int):
             outputs = [""] * (outputs or 1)
+        # fresh names avoid every ONNX name, and differ from each other by their ":i"
         names = [out or self.fresh(f"{base}:{i}" if i else base) for i, out in enumerate(outputs)]
-        # a fresh name can only collide with a name made earlier in this same call
-        for i, out in enumerate(names):
-            if out in names[:i]:
-                names[i] = self.fresh(f"{base}:{i}")
-        name = base if outputs[0] == "" else (self.node_name if suffix is None else base)
+        # the node producing the ONNX node's own output carries the ONNX node's name
+        name = self.node_name if outputs[0] and suffix is None else base
         self.graph.add_node(op_type, inputs, names, attrs, name=name)
         return names
 
