@@ -1,0 +1,101 @@
+"""Speed of gpu_int8 against OpenVINO's CPU int8 on the same NNCF IR, in one run.
+
+    python benchmarks/bench_models.py [--models resnet50 ppocr_det] [--device cpu] [--seconds 10]
+
+For each model: OpenVINO (CPU plugin, int8 inside, batch 1, latency hint, all
+cores) and gpu_int8 (the configured device) run the same FakeQuantize IR,
+alternating in rounds so machine noise hits both alike. It prints FPS of
+each, the ratio gpu_int8 / OpenVINO, and gpu_int8's cold load (empty program
+cache) and warm load (cache filled) times. Results also go to
+benchmarks/results/<date>.json. Run it with nothing else on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import gpu_int8  # noqa: E402
+from tests import fixtures  # noqa: E402  (builds and caches the NNCF IR)
+
+
+def time_calls(fn, seconds: float, min_calls: int = 5) -> list[float]:
+    """Per-call wall times (s) of ``fn`` for about ``seconds``."""
+    times, end = [], time.perf_counter() + seconds
+    while time.perf_counter() < end or len(times) < min_calls:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def bench_model(name: str, device: str, kernels: str, seconds: float, rounds: int) -> dict:
+    import openvino as ov
+
+    xml = fixtures.nncf_ir(name)
+    x = fixtures.real_inputs(name, 1)[0]
+    core = ov.Core()
+    compiled = core.compile_model(str(xml), "CPU", {"PERFORMANCE_HINT": "LATENCY"})
+    request = compiled.create_infer_request()
+
+    cache = Path(tempfile.mkdtemp(prefix="gpu_int8_bench_"))
+    config = {"device": device, "kernels": kernels, "precision": "int8", "cache_dir": str(cache)}
+    t0 = time.perf_counter()
+    engine = gpu_int8.load(xml, config)
+    cold = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    engine = gpu_int8.load(xml, config)
+    warm = time.perf_counter() - t0
+    feeds = {engine.inputs[0].name: x}
+
+    engine.infer(feeds)  # first runs compile lazily on some runtimes
+    request.infer({0: x})
+    ov_times, ours = [], []
+    for _ in range(rounds):  # alternate so drifting machine load hits both
+        ov_times += time_calls(lambda: request.infer({0: x}), seconds / rounds)
+        ours += time_calls(lambda: engine.infer(feeds), seconds / rounds)
+    ov_ms, our_ms = statistics.median(ov_times) * 1e3, statistics.median(ours) * 1e3
+    return {
+        "model": name, "device": str(engine.device),
+        "openvino_ms": round(ov_ms, 2), "gpu_int8_ms": round(our_ms, 2),
+        "openvino_fps": round(1e3 / ov_ms, 2), "gpu_int8_fps": round(1e3 / our_ms, 2),
+        "ratio": round(ov_ms / our_ms, 3),
+        "cold_load_s": round(cold, 2), "warm_load_s": round(warm, 2),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=["resnet50", "ppocr_det"], choices=fixtures.NNCF_NAMES)
+    parser.add_argument("--device", default="cpu", help="gpu_int8 device (auto, cpu, reference, a name filter)")
+    parser.add_argument("--kernels", default="auto", choices=["auto", "intel", "portable"])
+    parser.add_argument("--seconds", type=float, default=20.0, help="timed seconds per model and side")
+    parser.add_argument("--rounds", type=int, default=4)
+    args = parser.parse_args()
+    rows = [bench_model(m, args.device, args.kernels, args.seconds, args.rounds) for m in args.models]
+    print(f"\n{'model':12s} {'OpenVINO ms':>12s} {'gpu_int8 ms':>12s} {'ratio':>7s} {'cold load s':>12s} "
+          f"{'warm load s':>12s}")
+    for r in rows:
+        print(f"{r['model']:12s} {r['openvino_ms']:12.2f} {r['gpu_int8_ms']:12.2f} {r['ratio']:7.3f} "
+              f"{r['cold_load_s']:12.2f} {r['warm_load_s']:12.2f}")
+    print(f"device: {rows[0]['device']}")
+    out = REPO / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    path = out / time.strftime("models-%Y%m%d-%H%M%S.json")
+    path.write_text(json.dumps({"args": vars(args), "numpy": np.__version__, "rows": rows}, indent=2))
+    print(f"saved {path.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
