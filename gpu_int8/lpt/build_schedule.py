@@ -158,9 +158,10 @@ class _Builder:
             self.emit(chain, value, np.float32)
             self.env[value] = value
             return
-        part = chain.copy()
-        part.truncate(cp.position)
-        self.emit(part, cp.value, cp.dtype)
+        if cp.value not in self.tensors:  # copies of a duplicable chain reach the same quantize point
+            part = chain.copy()
+            part.truncate(cp.position)
+            self.emit(part, cp.value, cp.dtype)
         if cp.position == len(chain.program) - 1:
             self.env[value] = cp.value
             return
@@ -374,22 +375,12 @@ class _Builder:
     def pool(self, node: Node) -> bool:
         """AvgPool / ReduceMean of a dequantized int8 tensor: sum the integers, the rest is epilogue."""
         g = self.g
-        e = self.env.get(node.inputs[0])
-        if not isinstance(e, Chain) or any(ins[0] != "affine" for ins in _after_last_round(e)):
+        found = self.affine_of_int8(node.inputs[0])
+        if found is None:
             return False
-        if e.kind != "convert" and e.last_checkpoint() is None:
-            return False
-        if e.kind == "convert" and not self.tensors[e.inputs[0]].is_int8:
-            return False
-        if e.kind != "convert":
-            self.store_shared(node.inputs[0]) if g.uses(node.inputs[0]) > 1 else self._store_at_checkpoint(e)
-            e = self.env[node.inputs[0]]
-            if isinstance(e, str):
-                e = Chain(node.inputs[0], g.shape(node.inputs[0]), "convert", [e])
-        source = e.inputs[0]
-        m, b = e.tail_affine(0)
+        source, m, b, axis = found
         out = node.outputs[0]
-        shape, axis = g.shape(out), e.axis
+        shape = g.shape(out)
         if node.op_type == "AvgPool":
             if axis not in (None, 1):
                 return False
@@ -398,10 +389,10 @@ class _Builder:
             exclude = bool(node.attrs.get("exclude-pad", False))
             pad_value = 0
             if not exclude and (any(pads_begin) or any(pads_end)):
-                q0 = -b / m
-                if np.any(q0 != q0[0]) or q0[0] != np.rint(q0[0]):
+                q0 = -b / m  # the stored value of a real 0: what padding counts as
+                if np.any(np.abs(q0 - np.rint(q0[0])) > 1e-6 * max(1.0, abs(q0[0]))):
                     return False
-                pad_value = int(q0[0])
+                pad_value = int(np.rint(q0[0]))
             attrs = {"kernel": list(kernel), "strides": list(strides), "pads_begin": list(pads_begin),
                      "pads_end": list(pads_end), "exclude_pad": exclude, "pad_value": pad_value,
                      "out_sizes": list(out_sizes)}
@@ -420,9 +411,21 @@ class _Builder:
         self.env[out] = chain
         return True
 
-    def _store_at_checkpoint(self, chain: Chain) -> None:
-        """Store a single-use chain at its quantize point; what follows starts a chain from it."""
-        self.store_shared(chain.value)
+    def affine_of_int8(self, value: str):
+        """(int8 tensor, m, b, axis) with ``value == tensor * m + b``, storing a chain at its quantize
+        point if need be; None when ``value`` is no such thing."""
+        e = self.env.get(value)
+        if not isinstance(e, Chain):
+            return None
+        if not (e.duplicable and self.tensors[e.inputs[0]].is_int8 and all(i[0] == "affine" for i in e.program)):
+            if e.last_checkpoint() is None:
+                return None
+            self.store_shared(value)
+            e = self.env[value]
+            if isinstance(e, str):
+                return e, np.ones(1), np.zeros(1), None
+        m, b = e.tail_affine(0)
+        return e.inputs[0], m, b, e.axis
 
     def pad_for_convolution(self, node: Node) -> bool:
         """A constant Pad of int8 data read only by a convolution becomes that convolution's padding."""
@@ -525,25 +528,14 @@ class _Builder:
         chain = self.take(main_value)
         if chain is None or not chain.fit_axis(axis):
             return False
-        if tensor not in chain.inputs:
-            chain.inputs.append(tensor)
+        chain.inputs.append(tensor)  # epilogue operands are inputs 1.., even when input 0 is the same tensor
         op = "add" if node.op_type == "Add" else "mul"
-        chain.program.append([op, chain.inputs.index(tensor), chain.add_vector("m", m), chain.add_vector("b", b_vec)])
+        chain.program.append([op, len(chain.inputs) - 1, chain.add_vector("m", m), chain.add_vector("b", b_vec)])
         return self._advance(chain, node)
 
     def operand_term(self, value: str):
         """(stored tensor, m, b, axis): ``value`` as ``tensor * m + b``."""
-        e = self.env.get(value)
-        if isinstance(e, Chain):
-            if e.duplicable and self.tensors[e.inputs[0]].is_int8 and all(i[0] == "affine" for i in e.program):
-                m, b = e.tail_affine(0)
-                return e.inputs[0], m, b, e.axis
-            if e.last_checkpoint() is not None:
-                self.store_shared(value) if self.g.uses(value) > 1 else self._store_at_checkpoint(e)
-                return self.operand_term(value)
+        found = self.affine_of_int8(value)
+        if found is not None:
+            return found
         return self.as_float(value), np.ones(1), np.zeros(1), None
-
-
-def _after_last_round(chain: Chain) -> list:
-    cp = chain.checkpoints[-1].position if chain.checkpoints else -1
-    return chain.program[cp + 1:]

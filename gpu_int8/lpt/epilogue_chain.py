@@ -128,6 +128,7 @@ class Chain:
         self.checkpoints = []
         while self._fold_clamp_into_round():
             pass
+        self._scale_operands_instead()
         self._fold_bias_into_comp()
         if self.comp is not None:
             comp = np.asarray(self.comp, np.int64).reshape(-1)
@@ -168,6 +169,23 @@ class Chain:
             self._merge_affines()
             return True
         return False
+
+    def _scale_operands_instead(self) -> None:
+        """[add(k, rm, rb), affine(m, b)] -> [affine(m, 0), add(k, rm*m, rb*m + b)]: the scale moves
+        in front of the add, where it merges with the affine before it."""
+        p = self.program
+        i = 0
+        while i + 1 < len(p):
+            if p[i][0] == "add" and p[i + 1][0] == "affine":
+                m, b = self.vector(p[i + 1][1]), self.vector(p[i + 1][2])
+                rm, rb = self.vector(p[i][2]), self.vector(p[i][3])
+                add = ["add", p[i][1], self.add_vector("m", rm * m), self.add_vector("b", rb * m + b)]
+                p[i:i + 2] = [["affine", self.add_vector("m", m), self.add_vector("b", np.zeros_like(m))], add]
+                self._merge_affines()
+                p = self.program
+                i = 0
+                continue
+            i += 1
 
     def _merge_affines(self) -> None:
         out = []
