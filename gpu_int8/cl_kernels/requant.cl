@@ -25,6 +25,13 @@ inline float rq_affine(int acc, float m, float b) {
     return p + b;
 }
 
+// v * m + b for a float v (pooling averages, quantize), two roundings
+inline float rq_affine_f(float v, float m, float b) {
+#pragma OPENCL FP_CONTRACT OFF
+    float p = v * m;
+    return p + b;
+}
+
 inline int rq_round_clamp(float v, int lo, int hi) {
     float r = rint(v);
     r = fmin(fmax(r, (float)lo), (float)hi);

@@ -149,6 +149,13 @@ def pack_weights_depthwise(w: np.ndarray, g: ConvGeometry, channel_pad: int = 1)
     return out
 
 
+def default_intel_tile(g: ConvGeometry, sg: int) -> int:
+    """Pixels per subgroup for the Intel family: as many as fit the 128 registers without spilling."""
+    if g.is_depthwise:
+        return 4  # 8 makes IGC retry a SIMD16 compile that spilled
+    return 8
+
+
 # -- kernels ---------------------------------------------------------------------------------
 
 class ConvKernel:
@@ -230,9 +237,9 @@ class ConvKernel:
         self.subgroup_size = sg
         opts = [info.cl_std_option if info.opencl_c_major >= 2 else "-cl-std=CL2.0"]
         pad_word = np.frombuffer(np.repeat(pad.view(np.uint8), 4).tobytes(), np.uint32)[0]
-        defines.update(SG=sg)
+        defines.update(SG=sg, ACT_IS_SIGNED=int(self.act_dtype == np.int8))
         if self.depthwise:
-            self.tile = tile or 8
+            self.tile = tile or default_intel_tile(g, sg)
             defines.update(TW=self.tile)
             self._w = alloc.from_numpy(pack_weights_depthwise(weights, g, channel_pad=BLOCK))
             self._prog = self.device.program("dwconv_intel.cl", "dwconv_intel", defines, opts)
@@ -243,7 +250,7 @@ class ConvKernel:
                                        self.lo, self.hi)
             return
         cin4, k4pad = intel_k4(g, sg)
-        self.tile = tile or 8
+        self.tile = tile or default_intel_tile(g, sg)
         aligned = g.groups == 1 or g.cin_g % 4 == 0
         defines.update(TP=self.tile, CIN4=cin4, K4PAD=k4pad, DOT_MODE=dot_mode,
                        BYTE_GATHER=int(not aligned), COUT_BLOCKS=-(-g.cout_g // sg))

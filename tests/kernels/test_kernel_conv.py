@@ -1,0 +1,162 @@
+"""int8 convolution / depthwise / fully connected kernels vs the NumPy integer reference.
+
+Every case runs on each (runtime, family) pair: Intel's CPU runtime with both
+families, PoCL with the portable one.  Integer outputs must equal the reference;
+requantized outputs may differ by 1 LSB on at most 0.1% of elements.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+from gpu_int8.scheduler.conv_kernels import ConvGeometry, ConvKernel
+from gpu_int8.scheduler.layouts import from_nchw, to_nchw
+from tests.kernels.int_reference import affine, conv_acc, requant
+
+# (id, geometry, activation dtype); the data are random per case (seeded by the id)
+CASES = [
+    ("odd-3x3-batch2", ConvGeometry(2, 3, 9, 11, 5, 3, 3, (1, 1), (1, 1), (1, 1)), np.uint8),
+    ("s2-asym-pad", ConvGeometry(2, 7, 10, 9, 19, 3, 3, (2, 2), (1, 0), (0, 1)), np.int8),
+    ("1x1", ConvGeometry(1, 33, 6, 7, 40), np.uint8),
+    ("1x1-s2", ConvGeometry(3, 24, 9, 9, 17, 1, 1, (2, 2)), np.int8),
+    ("dilated", ConvGeometry(1, 10, 12, 11, 12, 3, 3, (1, 1), (2, 2), (2, 2), (2, 2)), np.uint8),
+    ("groups3", ConvGeometry(2, 12, 8, 8, 18, 3, 3, (1, 1), (1, 1), (1, 1), groups=3), np.uint8),
+    ("groups2-cin5", ConvGeometry(1, 10, 7, 9, 6, 3, 3, (2, 1), (1, 1), (1, 1), groups=2), np.int8),
+    ("dw3x3-odd", ConvGeometry(1, 21, 10, 9, 21, 3, 3, (1, 1), (1, 1), (1, 1), groups=21), np.uint8),
+    ("dw3x3-s2-batch2", ConvGeometry(2, 32, 11, 12, 32, 3, 3, (2, 2), (1, 1), (0, 0), groups=32), np.int8),
+    ("dw5x5-dilated", ConvGeometry(1, 16, 13, 13, 16, 5, 5, (1, 1), (4, 4), (4, 4), (2, 2), groups=16), np.uint8),
+    ("fc-k600", ConvGeometry.matmul(5, 600, 37), np.uint8),
+    ("k630-flush-across-taps", ConvGeometry(1, 70, 6, 6, 24, 3, 3, (1, 1), (1, 1), (1, 1)), np.uint8),
+    ("7x7-s2-first-layer", ConvGeometry(1, 3, 17, 17, 16, 7, 7, (2, 2), (3, 3), (3, 3)), np.uint8),
+]
+
+
+def _data(geom: ConvGeometry, act, seed: int):
+    rng = np.random.default_rng(seed)
+    info = np.iinfo(act)
+    x = rng.integers(info.min, int(info.max) + 1, (geom.n, geom.c, geom.h, geom.w)).astype(act)
+    w = rng.integers(-128, 128, (geom.cout, geom.cin_g, geom.kh, geom.kw)).astype(np.int8)
+    comp = rng.integers(-20000, 20000, geom.cout).astype(np.int32)
+    pad_value = int(rng.integers(info.min, int(info.max) + 1))
+    return x, w, comp, pad_value
+
+
+def run_conv(dev, family, geom, x, w, comp, m, b, *, act, out, pad_value, lo=None, hi=None, **kw):
+    """Run one ConvKernel on NCHW data; returns the NCHW output."""
+    k = ConvKernel(dev, family, geom, w, comp, m, b, act_dtype=act, out=out, pad_value=pad_value, lo=lo, hi=hi,
+                   **kw)
+    alloc = dev.allocator
+    xb = alloc.from_numpy(from_nchw(x, k.layout, pad_value))
+    yb = alloc.alloc(int(np.prod(k.output_shape())) * np.dtype(k.out_dtype).itemsize)
+    k(xb, yb, wait=True)
+    return to_nchw(alloc.to_numpy(yb, k.output_shape(), k.out_dtype), k.layout, geom.cout)
+
+
+def _reference_acc(geom, x, w, comp, pad_value):
+    return conv_acc(x, w, comp, stride=geom.stride, pads_begin=geom.pads_begin, pads_end=geom.pads_end,
+                    dilation=geom.dilation, groups=geom.groups, pad_value=pad_value)
+
+
+def _requant_params(acc, out, seed):
+    """Scales that spread each channel over the output range, with a random shift."""
+    rng = np.random.default_rng(seed)
+    span = np.abs(acc).max(axis=(0, 2, 3)).astype(np.float64) + 1
+    m = (rng.uniform(0.5, 2.0, span.shape) * 127 / span).astype(np.float32)
+    b = rng.uniform(-20, 20, span.shape).astype(np.float32) + (128 if out == "u8" else 0)
+    return m, b
+
+
+def assert_requantized(y, ref, what=""):
+    diff = np.abs(y.astype(np.int32) - ref.astype(np.int32))
+    assert diff.max() <= 1, f"{what}: off by {diff.max()} LSB"
+    assert (diff > 0).mean() <= 1e-3, f"{what}: {(diff > 0).mean():.2%} of elements differ by 1 LSB"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_conv_int32_exact(device_family, case):
+    dev, family = device_family
+    name, geom, act = case
+    x, w, comp, pad_value = _data(geom, act, seed=zlib.crc32(name.encode()))
+    acc = _reference_acc(geom, x, w, comp, pad_value)
+    sgs = [8, 16] if family == "intel" else [None]
+    for sg in sgs:
+        extra = {"subgroup_size": sg} if sg else {}
+        ones = np.ones(geom.cout, np.float32)
+        y = run_conv(dev, family, geom, x, w, comp, ones, 0 * ones, act=act, out="i32", pad_value=pad_value, **extra)
+        assert y.dtype == np.int32
+        np.testing.assert_array_equal(y, acc, err_msg=f"{name} {family} sg={sg}")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_conv_requantized(device_family, case):
+    dev, family = device_family
+    name, geom, act = case
+    x, w, comp, pad_value = _data(geom, act, seed=zlib.crc32(name.encode()))
+    acc = _reference_acc(geom, x, w, comp, pad_value)
+    for out in ("u8", "i8"):
+        m, b = _requant_params(acc, out, seed=len(name))
+        # a fused activation range inside the type's range for u8 (e.g. a clamp/ReLU6)
+        lo, hi = (3, 200) if out == "u8" else (-128, 127)
+        y = run_conv(dev, family, geom, x, w, comp, m, b, act=act, out=out, pad_value=pad_value, lo=lo, hi=hi)
+        ref = requant(acc, m, b, lo, hi, y.dtype)
+        assert y.dtype == np.dtype(out.replace("u8", "uint8").replace("i8", "int8"))
+        assert_requantized(y, ref, f"{name} {family} {out}")
+        assert len(np.unique(y)) > 16, "requantization parameters should spread the outputs"
+
+
+@pytest.mark.parametrize("case", [CASES[1], CASES[7]], ids=[CASES[1][0], CASES[7][0]])
+def test_conv_float_output(device_family, case):
+    """Debug output f32 = acc*m + b, two float32 roundings: equal to the reference."""
+    dev, family = device_family
+    name, geom, act = case
+    x, w, comp, pad_value = _data(geom, act, seed=zlib.crc32(name.encode()))
+    acc = _reference_acc(geom, x, w, comp, pad_value)
+    m, b = _requant_params(acc, "i8", seed=1)
+    y = run_conv(dev, family, geom, x, w, comp, m, b, act=act, out="f32", pad_value=pad_value)
+    np.testing.assert_array_equal(y, affine(acc, m, b))
+
+
+def test_float_blocks_exact_at_extremes(device_family):
+    """255 x -128 over K = 1152: each 512-term float block is at its exactness limit."""
+    dev, family = device_family
+    geom = ConvGeometry(1, 128, 5, 5, 16, 3, 3, (1, 1), (1, 1), (1, 1))
+    x = np.full((1, 128, 5, 5), 255, np.uint8)
+    w = np.full((16, 128, 3, 3), -128, np.int8)
+    w[1::2] = 127
+    comp = np.zeros(16, np.int32)
+    ones = np.ones(16, np.float32)
+    y = run_conv(dev, family, geom, x, w, comp, ones, 0 * ones, act=np.uint8, out="i32", pad_value=255)
+    np.testing.assert_array_equal(y, _reference_acc(geom, x, w, comp, 255))
+    assert y[0, 0, 0, 0] == -255 * 128 * 1152
+
+
+@pytest.mark.parametrize("dot_mode", [1, 2], ids=["dot_acc_sat", "dot_4x8packed"])
+@pytest.mark.parametrize("act", [np.uint8, np.int8])
+def test_intel_khr_dot_product_forms(dot_mode, act):
+    """cl_khr_integer_dot_product builtins give the same integers as the plain multiply-add."""
+    from tests.kernels.conftest import cl_device_for
+
+    dev = cl_device_for("intel-cpu")
+    if "cl_khr_integer_dot_product" not in dev.info.extensions:
+        pytest.skip("device lacks cl_khr_integer_dot_product")
+    geom = CASES[0][1]
+    x, w, comp, pad_value = _data(geom, act, seed=7)
+    ones = np.ones(geom.cout, np.float32)
+    y = run_conv(dev, "intel", geom, x, w, comp, ones, 0 * ones, act=act, out="i32", pad_value=pad_value,
+                 dot_mode=dot_mode)
+    np.testing.assert_array_equal(y, _reference_acc(geom, x, w, comp, pad_value))
+
+
+def test_portable_tile_and_local_size_variants(any_device):
+    """Other register tiles and local sizes compute the same integers (tail rows included)."""
+    geom = ConvGeometry(1, 20, 7, 5, 35, 3, 3, (1, 1), (1, 1), (1, 1))
+    x, w, comp, pad_value = _data(geom, np.uint8, seed=3)
+    ref = _reference_acc(geom, x, w, comp, pad_value)
+    ones = np.ones(geom.cout, np.float32)
+    for tile, local in ((1, (1, 1)), (4, (3, 2)), (8, (1, 16))):
+        y = run_conv(any_device, "portable", geom, x, w, comp, ones, 0 * ones, act=np.uint8, out="i32",
+                     pad_value=pad_value, tile=tile, local_size=local)
+        np.testing.assert_array_equal(y, ref, err_msg=f"tile {tile} local {local}")
