@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +69,7 @@ def load(path: str | os.PathLike) -> Schedule:
         doc = json.loads(json_path.read_text())
         with np.load(npz_path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ModelError(f"cannot read schedule: {exc}", file=str(json_path)) from None
     try:
         return _build(doc, arrays)
