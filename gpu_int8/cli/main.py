@@ -9,7 +9,7 @@ import sys
 from gpu_int8.errors import GpuInt8Error
 
 # each module has add_parser(subparsers) and run(args) -> int
-COMMANDS = ("cmd_infer",)
+COMMANDS = ("cmd_infer", "cmd_inspect")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,158 @@
+"""``inspect``: the int8 schedule of a model, step by step; with ``--compare``, how far
+each int8 step is from the float graph on the same input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from gpu_int8.api import load_graph
+from gpu_int8.cli.options import add_model_options, parse_shapes
+from gpu_int8.config import load_config
+from gpu_int8.errors import GpuInt8Error
+from gpu_int8.graph import Graph
+from gpu_int8.lpt import transform
+from gpu_int8.reference.float_executor import FloatExecutor
+from gpu_int8.reference.int8_executor import Int8Executor
+from gpu_int8.schedule import Schedule
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("inspect", help="show the int8 schedule: each step, its precision, what it fused",
+                       description=__doc__)
+    add_model_options(p)
+    p.add_argument("--json", action="store_true", help="print the schedule (and comparison) as JSON")
+    p.add_argument("--compare", action="store_true",
+                   help="run the float graph and the int8 schedule on the same input; per step SNR and cosine")
+    p.add_argument("-i", "--input", action="append", default=[], metavar="[NAME=]FILE.npy",
+                   help="input for --compare (default: seeded random normal data)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    shapes = {**{k: tuple(v) for k, v in load_config(args.config).shapes.items()}, **parse_shapes(args.shape)}
+    graph = load_graph(args.model, shapes)
+    schedule = transform(graph)
+    figures = compare(graph, schedule, _feeds(graph, args.input)) if args.compare else None
+    if args.json:
+        print(json.dumps(to_json(schedule, figures, str(args.model)), indent=1))
+    else:
+        print(f"model: {args.model}")
+        for line in describe(schedule, figures):
+            print(line)
+    return 0
+
+
+def describe(schedule: Schedule, figures: dict[str, tuple[float, float]] | None = None) -> list[str]:
+    """Text lines: one per step, then the summary line."""
+    lines = []
+    header = f"{'#':>4} {'step':40} {'kind':11} {'prec':4} {'output':24}"
+    lines.append(header + ("   SNR dB   cosine" if figures is not None else "") + "  fused")
+    for i, step in enumerate(schedule.steps, 1):
+        out = schedule.tensors[step.outputs[0]]
+        row = f"{i:4d} {_cut(step.name, 40):40} {step.kind:11} {schedule.precision(step):4} " \
+              f"{_cut(out.dtype + str(list(out.shape)).replace(' ', ''), 24):24}"
+        if figures is not None:
+            snr, cos = figures.get(step.name, (math.nan, math.nan))
+            row += f" {snr:8.1f} {cos:8.5f}"
+        fused = step.label
+        if step.kind == "float" and step.attrs.get("reason"):
+            fused += f"  [float: {step.attrs['reason']}]"
+        lines.append(f"{row}  {fused}")
+    lines.append(schedule.summary().line())
+    return lines
+
+
+def to_json(schedule: Schedule, figures, model: str) -> dict:
+    summary = schedule.summary()
+    steps = []
+    for step in schedule.steps:
+        out = schedule.tensors[step.outputs[0]]
+        item = {"name": step.name, "kind": step.kind, "precision": schedule.precision(step),
+                "inputs": step.inputs, "outputs": step.outputs, "output_dtype": out.dtype,
+                "output_shape": list(out.shape), "fused": step.label,
+                "absorbed": [{"op": op, "name": name} for op, name in step.absorbed],
+                "epilogue": [ins[0] if ins[0] != "act" else f"act:{ins[1]}" for ins in step.epilogue]}
+        if step.kind == "float":
+            item["reason"] = step.attrs.get("reason")
+        if figures is not None and step.name in figures:
+            item["snr_db"], item["cosine"] = (_finite(v) for v in figures[step.name])
+        steps.append(item)
+    return {"model": model, "steps": steps,
+            "summary": {"line": summary.line(), "int8": summary.int8, "compute": summary.compute,
+                        "float_layers": [{"op": op, "name": name, "reason": reason}
+                                         for op, name, reason in summary.float_layers]}}
+
+
+def compare(graph: Graph, schedule: Schedule, feeds: dict[str, np.ndarray]) -> dict[str, tuple[float, float]]:
+    """Per step (by name): SNR in dB and cosine of its (dequantized) output against the float
+    graph's value of the same source node."""
+    reference = FloatExecutor(graph).run(feeds, keep_all=True)
+    actual = Int8Executor(schedule).run(feeds, keep_all=True)
+    figures = {}
+    for step in schedule.steps:
+        tensor = schedule.tensors[step.outputs[0]]
+        if tensor.origin not in reference or tensor.name not in actual:
+            continue
+        expected = np.asarray(reference[tensor.origin], np.float64)
+        got = np.asarray(tensor.dequantize(actual[tensor.name]), np.float64)
+        if expected.shape != got.shape:
+            continue
+        figures[step.name] = snr_and_cosine(got, expected)
+    return figures
+
+
+def snr_and_cosine(actual: np.ndarray, expected: np.ndarray) -> tuple[float, float]:
+    """SNR = 10 log10(|expected|^2 / |actual - expected|^2) (inf when equal), and the cosine."""
+    signal = float(np.sum(expected * expected))
+    noise = float(np.sum((actual - expected) ** 2))
+    snr = math.inf if noise == 0 else (10 * math.log10(signal / noise) if signal > 0 else -math.inf)
+    norms = float(np.linalg.norm(actual) * np.linalg.norm(expected))
+    cosine = float(np.sum(actual * expected) / norms) if norms > 0 else float(np.array_equal(actual, expected))
+    return snr, cosine
+
+
+def _feeds(graph: Graph, items: list[str]) -> dict[str, np.ndarray]:
+    specs = {name: graph.values[name] for name in graph.inputs}
+    feeds = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep:
+            if len(specs) != 1:
+                raise GpuInt8Error(f"the model has inputs {list(specs)}: give each as -i NAME=FILE.npy")
+            name, path = next(iter(specs)), item
+        if name not in specs:
+            raise GpuInt8Error(f"-i {item}: the model has no input '{name}'")
+        feeds[name] = _load_npy(Path(path), specs[name])
+    rng = np.random.default_rng(0)
+    for name, value in specs.items():
+        if name not in feeds:
+            data = rng.standard_normal(value.shape)
+            feeds[name] = data.astype(value.dtype) if np.issubdtype(value.dtype, np.floating) \
+                else np.zeros(value.shape, value.dtype)
+    return feeds
+
+
+def _load_npy(path: Path, value) -> np.ndarray:
+    if not path.is_file():
+        raise GpuInt8Error(f"input file {path} does not exist")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise GpuInt8Error(f"input file {path} is not a plain .npy array: {exc}") from None
+    if tuple(array.shape) != tuple(value.shape):
+        raise GpuInt8Error(f"{path} holds shape {list(array.shape)}, input '{value.name}' needs {list(value.shape)}")
+    return array.astype(value.dtype)
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else "…" + text[-(width - 1):]
+
+
+def _finite(value: float):
+    return value if math.isfinite(value) else ("inf" if value > 0 else "-inf")
+
