@@ -62,7 +62,8 @@ def _auto_family(d: DeviceInfo) -> tuple[str, str]:
     return "portable", "no Intel subgroup extensions"
 
 
-def _family(d: DeviceInfo, kernels: str) -> tuple[str, str]:
+def kernel_family(d: DeviceInfo, kernels: str = "auto") -> tuple[str, str]:
+    """(family, why) for device ``d`` under ``kernels`` (auto|intel|portable); ConfigError if impossible."""
     if kernels == "auto":
         return _auto_family(d)
     if kernels == "intel":
@@ -75,18 +76,21 @@ def _family(d: DeviceInfo, kernels: str) -> tuple[str, str]:
     return "portable", "requested (kernels: portable)"
 
 
+def intel_subgroup_size(d: DeviceInfo) -> int:
+    """The Intel family's subgroup size on ``d``: 16 where supported (one fsv16 block per subgroup), else 8."""
+    sizes = d.intel_family_subgroup_sizes
+    return 16 if 16 in sizes else sizes[0]
+
+
 def _choice(d: DeviceInfo, kernels: str, why_device: str) -> DeviceChoice:
-    family, why_family = _family(d, kernels)
-    sg = None
-    if family == "intel":
-        sizes = d.intel_family_subgroup_sizes
-        sg = 16 if 16 in sizes else sizes[0]
+    family, why_family = kernel_family(d, kernels)
+    sg = intel_subgroup_size(d) if family == "intel" else None
     return DeviceChoice(d, family, f"{why_device}; {family} kernels: {why_family}", sg)
 
 
 def select_device(device_spec: str = "auto", kernels: str = "auto",
                   devices: list[DeviceInfo] | None = None) -> DeviceChoice:
-    """Pick a device for ``device_spec`` (auto|gpu|cpu|reference|name substring) and ``kernels``.
+    """Pick a device for ``device_spec`` (auto|gpu|cpu|reference|substring of a device/platform name) and ``kernels``.
 
     ``devices`` defaults to :func:`discover_devices`; tests pass their own list.
     Raises :class:`ConfigError` (naming the field) when nothing matches.
@@ -113,7 +117,8 @@ def select_device(device_spec: str = "auto", kernels: str = "auto",
         matches = [d for d in ordered if d.kind == low]
         what = f"device: {low}"
     else:
-        matches = [d for d in ordered if low in d.name.lower() or low in d.platform_name.lower()]
+        matches = [d for d in ordered
+                   if any(low in t.lower() for t in (d.name, d.platform_name, d.platform_version, d.vendor))]
         what = f"device: '{spec}' matched by name"
     if not matches:
         names = "; ".join(d.label() for d in devs) or "none"
