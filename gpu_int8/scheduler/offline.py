@@ -141,6 +141,8 @@ class OfflineVariant:
     label: str
     source_file: str
     options: list[str]
+    subgroup_size: int
+    expect_dp4a: bool  # a K reduction over channels: dp4a belongs in its inner loop
 
 
 def _conv_options(geom: ConvGeometry, sg: int, tile: int, act: str = "u8", out: str = "u8",
@@ -172,22 +174,25 @@ def intel_family_variants(include_khr_dot: bool = True) -> list[OfflineVariant]:
         for name, geom in shapes.items():
             src = "dwconv_intel.cl" if geom.is_depthwise else "conv_gemm_intel.cl"
             tile = default_intel_tile(geom, sg)
-            out.append(OfflineVariant(f"{name} sg{sg} u8", src, _conv_options(geom, sg, tile)))
+            out.append(OfflineVariant(f"{name} sg{sg} u8", src, _conv_options(geom, sg, tile), sg,
+                                      not geom.is_depthwise))
         conv3 = shapes["conv3x3"]
         out.append(OfflineVariant(f"conv3x3 sg{sg} i8", "conv_gemm_intel.cl",
-                                  _conv_options(conv3, sg, default_intel_tile(conv3, sg), "i8")))
+                                  _conv_options(conv3, sg, default_intel_tile(conv3, sg), "i8"), sg, True))
     if include_khr_dot:
         for mode, what in ((1, "dot_acc_sat"), (2, "dot_4x8packed")):
             geom = shapes["conv3x3"]
             out.append(OfflineVariant(f"conv3x3 sg16 u8 {what}", "conv_gemm_intel.cl",
-                                      _conv_options(geom, 16, default_intel_tile(geom, 16), dot_mode=mode)))
+                                      _conv_options(geom, 16, default_intel_tile(geom, 16), dot_mode=mode), 16,
+                                      False))
     return out
 
 
-def check_intel_family(device: str, include_khr_dot: bool = True) -> list[IsaReport]:
+def check_intel_family(device: str, include_khr_dot: bool = True,
+                       variants: list[OfflineVariant] | None = None) -> list[IsaReport]:
     """Compile every Intel-family variant for ``device`` and return one report per kernel."""
     reports = []
-    for v in intel_family_variants(include_khr_dot):
+    for v in variants if variants is not None else intel_family_variants(include_khr_dot):
         reports += compile_with_ocloc(kernel_source(v.source_file), v.options, device, v.label)
     return reports
 
