@@ -1,0 +1,192 @@
+"""Convolution and transposed-convolution steps.
+
+A convolution runs on the device's kernel family (:class:`~gpu_int8.scheduler.conv_kernels.ConvKernel`:
+``conv_gemm_*`` / ``dwconv_*``) when its tensors are in the family's layout and
+the family has a kernel for it.  Those kernels end in the plain requantization
+``q = clamp(rint(acc * m + b), lo, hi)``; a step whose epilogue is exactly that
+(a relu or clamp folds into ``lo``/``hi``) runs fused, a float output with one
+affine runs in the kernel's float mode, and any other epilogue (residual add or
+multiply, other activations, several affines) stores the int32 accumulator and
+runs the full epilogue in an elementwise pass.  Everything else - other layouts,
+missing family kernels, transposed convolutions - runs the direct kernels
+``cl_kernels/plan_conv_direct.cl`` / ``plan_deconv_direct.cl`` with the
+generated epilogue inlined.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gpu_int8.schedule import Step
+from gpu_int8.scheduler.compile.actions import CallLaunch, Launch, StepPlan
+from gpu_int8.scheduler.compile.context import CompileContext, extra_args, step_epilogue, store_expr
+from gpu_int8.scheduler.compile.eltwise import epilogue_launch
+from gpu_int8.scheduler.compile.indexing import Placement
+from gpu_int8.scheduler.conv_kernels import ConvGeometry, ConvKernel
+from gpu_int8.scheduler.epilogue_codegen import canonical_requant
+from gpu_int8.scheduler.program_cache import kernel_source
+
+#: activation layout each family's convolution kernels read and write
+FAMILY_LAYOUT = {"portable": "nhwc", "intel": "fsv16"}
+
+
+class RecordingDevice:
+    """A CLDevice stand-in whose ``program`` records into the plan's ProgramBuilder (one batched build)."""
+
+    def __init__(self, device, builder):
+        self._device, self._builder = device, builder
+
+    def __getattr__(self, name):
+        return getattr(self._device, name)
+
+    def program(self, source_file, kernel_name, defines=None, options=None):
+        return self._builder.program(source_file, kernel_name, defines, options)
+
+
+def has_kernel(source_file: str, kernel_name: str) -> bool:
+    """Whether ``cl_kernels/<source_file>`` exists and defines ``kernel_name``."""
+    try:
+        return f"void {kernel_name}(" in kernel_source(source_file).replace("\n", " ")
+    except OSError:
+        return False
+
+
+def per_channel(vector, count: int, dtype) -> np.ndarray:
+    v = np.asarray(vector, dtype).reshape(-1)
+    return np.broadcast_to(v, (count,)).copy() if v.size == 1 else v.astype(dtype)
+
+
+def family_kernel_name(family: str, geom: ConvGeometry) -> tuple[str, str]:
+    base = "dwconv" if geom.is_depthwise else "conv_gemm"
+    return f"{base}_{family}.cl", f"{base}_{family}"
+
+
+def family_launches(ctx: CompileContext, step: Step, family: str, geom: ConvGeometry, weights: np.ndarray,
+                    x_name: str, x_p: Placement, y_name: str, y_p: Placement,
+                    pad_value: int = 0) -> tuple[str, list] | None:
+    """Launches running a conv/matmul step on a family ConvKernel (plus an epilogue pass), or None."""
+    source, kname = family_kernel_name(family, geom)
+    if not has_kernel(source, kname):
+        return None
+    cout = geom.cout
+    comp = per_channel(step.consts.get("comp", np.zeros(1, np.int32)), cout, np.int32)
+    canon = canonical_requant(step.epilogue, step.consts) if y_p.dtype in ("u8", "i8") else None
+    if canon is not None and len(step.inputs) == 1:
+        m, b, lo, hi = canon
+        mode, target = y_p.dtype, y_name
+    elif y_p.dtype == "f32" and len(step.epilogue) == 1 and step.epilogue[0][0] == "affine":
+        m, b = (step.consts[k] for k in step.epilogue[0][1:])
+        lo = hi = None
+        mode, target = "f32", y_name
+    else:
+        m, b, lo, hi = np.ones(1), np.zeros(1), None, None
+        mode = "i32"
+        target = ctx.add_scratch(f"{step.name}/acc", Placement(y_p.shape, "i32", y_p.layout))
+    try:
+        kernel = ConvKernel(RecordingDevice(ctx.device, ctx.builder), family, geom, weights, comp,
+                            per_channel(m, cout, np.float32), per_channel(b, cout, np.float32),
+                            act_dtype=x_p.np_dtype, out=mode, lo=lo, hi=hi, pad_value=pad_value,
+                            subgroup_size=ctx.subgroup_size or 16)
+    except (OSError, KeyError, ValueError):
+        ctx.scratch.pop(f"{step.name}/acc", None)
+        ctx.placements.pop(f"{step.name}/acc", None)
+        return None
+    actions = [CallLaunch(kernel, [x_name, target], kname)]
+    if mode == "i32":
+        code = step_epilogue(step, y_p)
+        operands = {k: (step.inputs[k], ctx.placement(step.inputs[k])) for k in code.inputs}
+        actions.append(epilogue_launch(ctx, "epilogue", code, (target, ctx.placement(target)), operands,
+                                       (y_name, y_p), step.axis))
+    return kname + ("+epilogue" if mode == "i32" else ""), actions
+
+
+def compile_conv(ctx: CompileContext, step: Step) -> StepPlan | None:
+    x_name, y_name = step.inputs[0], step.outputs[0]
+    x_p, y_p = ctx.placement(x_name), ctx.placement(y_name)
+    if len(x_p.shape) != 4 or x_p.dtype not in ("u8", "i8"):
+        return None
+    a = step.attrs
+    w = np.asarray(step.consts["w"])  # [G, Og, Cg, KH, KW]
+    groups, og, cg, kh, kw = w.shape
+    n, c, h, wd = x_p.shape
+    try:
+        geom = ConvGeometry(n, c, h, wd, groups * og, kh, kw, tuple(a["strides"]), tuple(a["pads_begin"]),
+                            tuple(a["pads_end"]), tuple(a["dilations"]), groups)
+    except ValueError:
+        geom = None
+    flat_w = w.reshape(groups * og, cg, kh, kw).astype(np.int8)
+    if (geom is not None and ctx.family in FAMILY_LAYOUT and (geom.oh, geom.ow) == tuple(y_p.shape[2:])
+            and x_p.layout == y_p.layout == FAMILY_LAYOUT[ctx.family]
+            and all(ctx.placement(t).shape == y_p.shape for t in step.inputs[1:])):
+        found = family_launches(ctx, step, ctx.family, geom, flat_w, x_name, x_p, y_name, y_p, int(a["pad_value"]))
+        if found is not None:
+            return StepPlan(step, found[0], "opencl", found[1])
+    return direct_conv(ctx, step, flat_w)
+
+
+def _comp_expr(step: Step, ctx: CompileContext) -> tuple[str, object]:
+    comp = step.consts.get("comp")
+    if comp is None:
+        return "0", ctx.dummy_buffer()
+    comp = np.asarray(comp, np.int32).reshape(-1)
+    return ("comp[0]" if comp.size == 1 else "comp[c]"), ctx.const(comp)
+
+
+def _epilogue_defines(ctx: CompileContext, step: Step, y_p: Placement) -> tuple[dict, object, list]:
+    code = step_epilogue(step, y_p)
+    coords = ["n", "c", "oh", "ow"]
+    values = {k: f"(float)in{k}[{ctx.placement(step.inputs[k]).offset(coords, y_p.shape)}]" for k in code.inputs}
+    defines = {"EPI(y,c,n,oh,ow)": code.call("y", "c", "k", values), "STORE(y)": store_expr(y_p.dtype, "y"),
+               "EXTRA_ARGS": extra_args(code, {k: ctx.placement(step.inputs[k]) for k in code.inputs})}
+    return defines, code, [("t", step.inputs[k]) for k in code.inputs]
+
+
+def direct_conv(ctx: CompileContext, step: Step, flat_w: np.ndarray) -> StepPlan:
+    """The direct kernel: any layout, any group count, the step's full epilogue."""
+    x_name, y_name = step.inputs[0], step.outputs[0]
+    x_p, y_p = ctx.placement(x_name), ctx.placement(y_name)
+    a = step.attrs
+    cout, cin_g, kh, kw = flat_w.shape
+    cout_g = cout // (x_p.shape[1] // cin_g)
+    ocb = next(b for b in (8, 4, 2, 1) if cout_g % b == 0)
+    comp_expr, comp_buf = _comp_expr(step, ctx)
+    epi, code, extra = _epilogue_defines(ctx, step, y_p)
+    n, _, ih, iw = x_p.shape
+    oh, ow = y_p.shape[2:]
+    defines = {"X_T": x_p.cl_type, "Y_T": y_p.cl_type, "N": n, "IH": ih, "IW": iw, "OH": oh, "OW": ow,
+               "KH": kh, "KW": kw, "SH": a["strides"][0], "SW": a["strides"][1], "PH": a["pads_begin"][0],
+               "PW": a["pads_begin"][1], "DH": a["dilations"][0], "DW": a["dilations"][1], "CIN_G": cin_g,
+               "COUT_G": cout_g, "COUT": cout, "OCB": ocb, "PAD_VALUE": int(a["pad_value"]),
+               "X_OFF(n,c,h,w)": x_p.offset(["n", "c", "h", "w"]),
+               "Y_OFF(n,c,h,w)": y_p.offset(["n", "c", "h", "w"]), "COMP(c)": comp_expr, **epi}
+    refs = ctx.builder.instance(kernel_source("plan_conv_direct.cl"), defines, prelude=code.source)
+    weights = np.ascontiguousarray(flat_w.transpose(0, 2, 3, 1))
+    args = [("t", y_name), ("t", x_name), ("b", ctx.const(weights)), ("b", comp_buf),
+            ("b", ctx.epilogue_buffer(code))] + extra
+    launch = Launch(refs["conv_direct"], args, (cout // ocb, -(-(n * oh * ow) // 64) * 64), (1, 64), "conv_direct")
+    return StepPlan(step, "conv_direct", "opencl", [launch])
+
+
+def compile_deconv(ctx: CompileContext, step: Step) -> StepPlan | None:
+    x_name, y_name = step.inputs[0], step.outputs[0]
+    x_p, y_p = ctx.placement(x_name), ctx.placement(y_name)
+    if len(x_p.shape) != 4 or x_p.dtype not in ("u8", "i8"):
+        return None
+    a = step.attrs
+    w = np.asarray(step.consts["w"]).astype(np.int8)  # [G, Ci_g, Co_g, KH, KW]
+    groups, cin_g, cout_g, kh, kw = w.shape
+    comp_expr, comp_buf = _comp_expr(step, ctx)
+    epi, code, extra = _epilogue_defines(ctx, step, y_p)
+    n, _, ih, iw = x_p.shape
+    cout, oh, ow = y_p.shape[1:]
+    defines = {"X_T": x_p.cl_type, "Y_T": y_p.cl_type, "N": n, "IH": ih, "IW": iw, "OH": oh, "OW": ow,
+               "KH": kh, "KW": kw, "SH": a["strides"][0], "SW": a["strides"][1], "PH": a["pads_begin"][0],
+               "PW": a["pads_begin"][1], "DH": a["dilations"][0], "DW": a["dilations"][1], "CIN_G": cin_g,
+               "COUT_G": cout_g, "COUT": cout,
+               "X_OFF(n,c,h,w)": x_p.offset(["n", "c", "h", "w"]),
+               "Y_OFF(n,c,h,w)": y_p.offset(["n", "c", "h", "w"]), "COMP(c)": comp_expr, **epi}
+    refs = ctx.builder.instance(kernel_source("plan_deconv_direct.cl"), defines, prelude=code.source)
+    args = [("t", y_name), ("t", x_name), ("b", ctx.const(np.ascontiguousarray(w))), ("b", comp_buf),
+            ("b", ctx.epilogue_buffer(code))] + extra
+    launch = Launch(refs["deconv_direct"], args, (cout, -(-(n * oh * ow) // 64) * 64), (1, 64), "deconv_direct")
+    return StepPlan(step, "deconv_direct", "opencl", [launch])

@@ -1,0 +1,100 @@
+"""Elementwise steps: quantize, requantize (eltwise add/multiply, activations),
+dequantize, float elementwise; also the epilogue pass of an accumulator stored
+as int32 and float activation / add / multiply layers.  One generated instance
+of ``cl_kernels/plan_eltwise.cl`` per step shape."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gpu_int8.schedule import Step
+from gpu_int8.scheduler.compile.actions import Launch, StepPlan
+from gpu_int8.scheduler.compile.context import CompileContext, extra_args, global_1d, step_epilogue, store_expr
+from gpu_int8.scheduler.compile.indexing import Placement
+from gpu_int8.scheduler.epilogue_codegen import EpilogueCode, epilogue_function
+from gpu_int8.scheduler.program_cache import kernel_source
+
+
+def coords_macro(out: Placement) -> tuple[str, str, list[str]]:
+    """``(COORDS(IDX) body, SKIP condition, coordinate names)`` iterating ``out``'s physical positions."""
+    names = [f"d{i}" for i in range(len(out.shape))]
+    stmts, pad = out.decompose("IDX", names)
+    return " ".join(stmts) or "(void)0;", pad or "0", names
+
+
+def epilogue_launch(ctx: CompileContext, name: str, code: EpilogueCode, start: tuple[str, Placement],
+                    operands: dict[int, tuple[str, Placement]], out: tuple[str, Placement],
+                    axis: int | None) -> Launch:
+    """A launch computing ``out = store(EPI(float(start)))`` elementwise (start and operands broadcast)."""
+    out_name, out_p = out
+    body, skip, names = coords_macro(out_p)
+    start_name, start_p = start
+    values = {k: f"(float)in{k}[{p.offset(names, out_p.shape)}]" for k, (_, p) in operands.items()}
+    channel = names[axis] if axis is not None else "0"
+    defines = {
+        "OUT_T": out_p.cl_type, "SRC_T": start_p.cl_type, "COUNT": out_p.physical_size,
+        "COORDS(IDX)": body, "SKIP": f"({skip})", "SRC_OFF": start_p.offset(names, out_p.shape),
+        "EPI(y)": code.call("y", channel, "k", values), "STORE(y)": store_expr(out_p.dtype, "y"),
+        "EXTRA_ARGS": extra_args(code, {k: p for k, (_, p) in operands.items()}),
+    }
+    refs = ctx.builder.instance(kernel_source("plan_eltwise.cl"), defines, prelude=code.source)
+    gsize, lsize = global_1d(out_p.physical_size)
+    args = [("t", out_name), ("t", start_name), ("b", ctx.epilogue_buffer(code))]
+    args += [("t", operands[k][0]) for k in code.inputs]
+    return Launch(refs["eltwise"], args, gsize, lsize, name)
+
+
+def compile_eltwise(ctx: CompileContext, step: Step) -> StepPlan:
+    """quantize / requantize / dequantize / elementwise: the epilogue on y = float(input 0)."""
+    out = step.outputs[0]
+    out_p = ctx.placement(out)
+    code = step_epilogue(step, out_p)
+    operands = {k: (step.inputs[k], ctx.placement(step.inputs[k])) for k in code.inputs}
+    launch = epilogue_launch(ctx, "eltwise", code, (step.inputs[0], ctx.placement(step.inputs[0])), operands,
+                             (out, out_p), step.axis)
+    return StepPlan(step, "eltwise", "opencl", [launch])
+
+
+#: float ops that run as the epilogue kernel: op type -> (activation kind, params from attrs)
+_FLOAT_ACTIVATIONS = {
+    "Relu": lambda a: ("relu", {}),
+    "Clamp": lambda a: ("clamp", {"min": float(a["min"]), "max": float(a["max"])}),
+    "HSwish": lambda a: ("hswish", {}),
+    "HSigmoid": lambda a: ("hsigmoid", {}),
+    "Sigmoid": lambda a: ("sigmoid", {}),
+    "Tanh": lambda a: ("tanh", {}),
+    "Mish": lambda a: ("mish", {}),
+    "SoftPlus": lambda a: ("softplus", {}),
+    "Elu": lambda a: ("elu", {"alpha": float(a["alpha"])}),
+}
+_FLOAT_BINARY = {"Add": ("add", 1.0), "Subtract": ("add", -1.0), "Multiply": ("mul", 1.0)}
+
+
+def float_elementwise(ctx: CompileContext, step: Step) -> StepPlan | None:
+    """A float activation or Add/Subtract/Multiply of f32 tensors as a kernel, or None."""
+    op, attrs, args = step.op_type, step.attrs.get("op_attrs", {}), step.attrs["args"]
+    out = step.outputs[0]
+    out_p = ctx.placement(out)
+    if out_p.dtype != "f32" or len(step.outputs) != 1 or any(a is None or a[0] != "t" for a in args):
+        return None
+    names = [a[1] for a in args]
+    if any(ctx.placement(n).dtype != "f32" for n in names):
+        return None
+    consts = {"one": np.ones(1, np.float32), "zero": np.zeros(1, np.float32), "neg": -np.ones(1, np.float32)}
+    if op in _FLOAT_ACTIVATIONS and len(names) == 1:
+        kind, params = _FLOAT_ACTIVATIONS[op](attrs)
+        program = [("act", kind, params)]
+        operands = {}
+    elif op in _FLOAT_BINARY and len(names) == 2:
+        instr, sign = _FLOAT_BINARY[op]
+        program = [(instr, 1, "one" if sign > 0 else "neg", "zero")]
+        operands = {1: (names[1], ctx.placement(names[1]))}
+    else:
+        return None
+    shape = out_p.shape
+    if tuple(np.broadcast_shapes(*(ctx.placement(n).shape for n in names))) != tuple(shape):
+        return None
+    code = epilogue_function(f"fl_{op.lower()}", program, consts, len(names), None)
+    launch = epilogue_launch(ctx, f"eltwise_{op.lower()}", code, (names[0], ctx.placement(names[0])), operands,
+                             (out, out_p), None)
+    return StepPlan(step, f"eltwise_{op.lower()}", "opencl", [launch])

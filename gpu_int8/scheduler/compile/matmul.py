@@ -1,0 +1,78 @@
+"""MatMul steps: ``[..., M, K] x [K, N]`` with constant int8 weights runs on the
+family GEMM (a 1x1 convolution over M one-pixel images, plain row-major
+operands); everything else (two int8 activations, batched weights, transposed
+A, other layouts) runs ``cl_kernels/plan_matmul.cl`` with the epilogue inlined."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gpu_int8.schedule import Step
+from gpu_int8.scheduler.compile.actions import Launch, StepPlan
+from gpu_int8.scheduler.compile.context import CompileContext, extra_args, global_1d, step_epilogue, store_expr
+from gpu_int8.scheduler.compile.conv import family_launches
+from gpu_int8.scheduler.compile.eltwise import coords_macro
+from gpu_int8.scheduler.compile.indexing import Placement
+from gpu_int8.scheduler.conv_kernels import ConvGeometry
+from gpu_int8.scheduler.program_cache import kernel_source
+
+
+def compile_matmul(ctx: CompileContext, step: Step) -> StepPlan | None:
+    a_name, y_name = step.inputs[0], step.outputs[0]
+    a_p, y_p = ctx.placement(a_name), ctx.placement(y_name)
+    ta, tb = bool(step.attrs.get("transpose_a")), bool(step.attrs.get("transpose_b"))
+    const_w = "w" in step.consts
+    b_shape = np.asarray(step.consts["w"]).shape if const_w else ctx.placement(step.inputs[1]).shape
+    if len(a_p.shape) < 2 or len(b_shape) < 2 or a_p.dtype not in ("u8", "i8"):
+        return None
+    if const_w and len(b_shape) == 2 and not ta and a_p.layout == y_p.layout == "plain" \
+            and step.axis in (None, len(y_p.shape) - 1):
+        w = np.asarray(step.consts["w"]).astype(np.int8)
+        w_nk = w if tb else w.T  # [N, K]
+        m = int(np.prod(a_p.shape[:-1]))
+        geom = ConvGeometry.matmul(m, w_nk.shape[1], w_nk.shape[0])
+        found = family_launches(ctx, step, "portable", geom, np.ascontiguousarray(w_nk)[:, :, None, None],
+                                a_name, a_p, y_name, y_p)
+        if found is not None:
+            return StepPlan(step, found[0].replace("conv_gemm", "gemm"), "opencl", found[1])
+    return generic_matmul(ctx, step, const_w, b_shape, ta, tb)
+
+
+def generic_matmul(ctx: CompileContext, step: Step, const_w: bool, b_shape, ta: bool, tb: bool) -> StepPlan:
+    a_name, y_name = step.inputs[0], step.outputs[0]
+    a_p, y_p = ctx.placement(a_name), ctx.placement(y_name)
+    if const_w:
+        b_arg = ("b", ctx.const(np.ascontiguousarray(np.asarray(step.consts["w"]).astype(np.int8))))
+        b_p = Placement(tuple(b_shape), "i8")
+    else:
+        b_arg = ("t", step.inputs[1])
+        b_p = ctx.placement(step.inputs[1])
+    body, skip, names = coords_macro(y_p)
+    batch, m, n = names[:-2], names[-2], names[-1]
+    batch_shape = y_p.shape[:-2]
+    a_coords = batch + (["(kk)", m] if ta else [m, "(kk)"])
+    b_coords = batch + ([n, "(kk)"] if tb else ["(kk)", n])
+    kdim = a_p.shape[-2] if ta else a_p.shape[-1]
+    code = step_epilogue(step, y_p)
+    channel = names[step.axis] if step.axis is not None else "0"
+    values = {k: f"(float)in{k}[{ctx.placement(step.inputs[k]).offset(names, y_p.shape)}]" for k in code.inputs}
+    comp = step.consts.get("comp")
+    if comp is None:
+        comp_expr, comp_buf = "0", ctx.dummy_buffer()
+    else:
+        comp = np.asarray(comp, np.int32).reshape(-1)
+        comp_expr, comp_buf = ("comp[0]" if comp.size == 1 else f"comp[{channel}]"), ctx.const(comp)
+    defines = {
+        "A_T": a_p.cl_type, "B_T": b_p.cl_type, "Y_T": y_p.cl_type, "COUNT": y_p.physical_size,
+        "COORDS(IDX)": body, "SKIP": f"({skip})",
+        "A_OFF(kk)": a_p.offset(a_coords, batch_shape + a_p.shape[-2:]),
+        "B_OFF(kk)": b_p.offset(b_coords, batch_shape + tuple(b_shape[-2:])),
+        "KDIM": kdim, "COMP": comp_expr, "EPI(y)": code.call("y", channel, "k", values),
+        "STORE(y)": store_expr(y_p.dtype, "y"),
+        "EXTRA_ARGS": extra_args(code, {k: ctx.placement(step.inputs[k]) for k in code.inputs}),
+    }
+    refs = ctx.builder.instance(kernel_source("plan_matmul.cl"), defines, prelude=code.source)
+    gsize, lsize = global_1d(y_p.physical_size)
+    args = [("t", y_name), ("t", a_name), b_arg, ("b", comp_buf), ("b", ctx.epilogue_buffer(code))]
+    args += [("t", step.inputs[k]) for k in code.inputs]
+    return StepPlan(step, "matmul", "opencl", [Launch(refs["matmul"], args, gsize, lsize, "matmul")])

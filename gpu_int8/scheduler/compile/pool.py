@@ -1,0 +1,117 @@
+"""Pooling steps on stored integers: MaxPool (a move step), AvgPool and ReduceMean
+(integer sums, then the epilogue), from ``cl_kernels/plan_pool.cl`` and
+``cl_kernels/plan_reduce.cl``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gpu_int8.graph.node import Node
+from gpu_int8.ops import get_op
+from gpu_int8.schedule import Step
+from gpu_int8.scheduler.compile.actions import Launch, StepPlan
+from gpu_int8.scheduler.compile.context import CompileContext, global_1d, step_epilogue, store_expr
+from gpu_int8.scheduler.compile.eltwise import coords_macro
+from gpu_int8.scheduler.program_cache import kernel_source
+
+
+def _xoff(x) -> str:
+    return x.offset(["n", "c", "h", "w"])
+
+
+def compile_max_pool(ctx: CompileContext, step: Step) -> StepPlan | None:
+    x_name, y_name = step.inputs[0], step.outputs[0]
+    xp, yp = ctx.placement(x_name), ctx.placement(y_name)
+    if len(xp.shape) != 4 or xp.dtype not in ("u8", "i8") or yp.dtype != xp.dtype:
+        return None
+    if any(o in ctx.used for o in step.outputs[1:]):
+        return None  # the indices output is read: the host computes it
+    op = get_op("MaxPool")
+    node = Node("MaxPool", step.name, [], list(step.outputs), dict(step.attrs.get("op_attrs", {})))
+    kernel, strides, dilations, pb, pe, out = op._geometry(node, xp.shape)
+    if tuple(out) != tuple(yp.shape[2:]):
+        return None
+    body, skip, names = coords_macro(yp)
+    defines = _geometry_defines(xp, yp, kernel, strides, dilations, pb, pe)
+    defines.update({
+        "MODE": 0, "COORDS(IDX)": body + f" const int n = {names[0]}, c = {names[1]}, oh = {names[2]}, "
+                                         f"ow = {names[3]};",
+        "SKIP": f"({skip})", "LOWEST": int(np.iinfo(xp.np_dtype).min), "FILL": 0, "EXCLUDE_PAD": 0,
+        "EPI(y)": "(y)", "STORE(y)": "(y)",
+    })
+    refs = ctx.builder.instance(kernel_source("plan_pool.cl"), defines)
+    gsize, lsize = global_1d(yp.physical_size)
+    launch = Launch(refs["pool"], [("t", y_name), ("t", x_name), ("b", ctx.dummy_buffer())],
+                    gsize, lsize, "max_pool")
+    return StepPlan(step, "max_pool", "opencl", [launch])
+
+
+def _geometry_defines(xp, yp, kernel, strides, dilations, pb, pe) -> dict:
+    return {"X_T": xp.cl_type, "Y_T": yp.cl_type, "COUNT": yp.physical_size,
+            "X_OFF(n,c,h,w)": _xoff(xp), "IH": xp.shape[2], "IW": xp.shape[3],
+            "KH": kernel[0], "KW": kernel[1], "SH": strides[0], "SW": strides[1],
+            "PH": pb[0], "PW": pb[1], "DH": dilations[0], "DW": dilations[1], "PEH": pe[0], "PEW": pe[1]}
+
+
+def compile_avg_pool(ctx: CompileContext, step: Step) -> StepPlan | None:
+    x_name, y_name = step.inputs[0], step.outputs[0]
+    xp, yp = ctx.placement(x_name), ctx.placement(y_name)
+    a = step.attrs
+    if len(xp.shape) != 4 or xp.dtype not in ("u8", "i8") or len(a["kernel"]) != 2:
+        return None
+    code = step_epilogue(step, yp)
+    if code.inputs:
+        return None
+    body, skip, names = coords_macro(yp)
+    channel = names[step.axis] if step.axis is not None else "0"
+    defines = _geometry_defines(xp, yp, a["kernel"], a["strides"], (1, 1), a["pads_begin"], a["pads_end"])
+    defines.update({
+        "MODE": 1, "COORDS(IDX)": body + f" const int n = {names[0]}, c = {names[1]}, oh = {names[2]}, "
+                                         f"ow = {names[3]};",
+        "SKIP": f"({skip})", "LOWEST": 0, "FILL": 0 if a["exclude_pad"] else int(a["pad_value"]),
+        "EXCLUDE_PAD": int(bool(a["exclude_pad"])),
+        "EPI(y)": code.call("y", channel, "k", {}), "STORE(y)": store_expr(yp.dtype, "y"),
+    })
+    refs = ctx.builder.instance(kernel_source("plan_pool.cl"), defines, prelude=code.source)
+    gsize, lsize = global_1d(yp.physical_size)
+    launch = Launch(refs["pool"], [("t", y_name), ("t", x_name), ("b", ctx.epilogue_buffer(code))],
+                    gsize, lsize, "avg_pool")
+    return StepPlan(step, "avg_pool", "opencl", [launch])
+
+
+def compile_reduce_mean(ctx: CompileContext, step: Step) -> StepPlan | None:
+    x_name, y_name = step.inputs[0], step.outputs[0]
+    xp, yp = ctx.placement(x_name), ctx.placement(y_name)
+    if xp.dtype not in ("u8", "i8"):
+        return None
+    code = step_epilogue(step, yp)
+    if code.inputs:
+        return None
+    rank = len(xp.shape)
+    axes = sorted({int(a) % rank for a in step.attrs["axes"]})
+    keep = bool(step.attrs["keep_dims"])
+    body, skip, names = coords_macro(yp)
+    in_coords, loops, j = [], [], 0
+    for axis in range(rank):
+        if axis in axes:
+            in_coords.append(f"r{axis}")
+            # unrolled, these loops cost Intel's compiler over a second per kernel for no speed
+            loops.append(f'_Pragma("unroll 1") for (int r{axis} = 0; r{axis} < {xp.shape[axis]}; ++r{axis}) {{')
+            if keep:
+                j += 1
+        else:
+            in_coords.append(names[j])
+            j += 1
+    count = int(np.prod([xp.shape[a] for a in axes], dtype=np.int64))
+    channel = names[step.axis] if step.axis is not None else "0"
+    defines = {
+        "X_T": xp.cl_type, "Y_T": yp.cl_type, "COUNT": yp.physical_size, "COORDS(IDX)": body,
+        "SKIP": f"({skip})", "LOOPS": " ".join(loops), "LOOPS_END": "}" * len(loops),
+        "X_OFF": xp.offset(in_coords), "COUNT_R": count,
+        "EPI(y)": code.call("y", channel, "k", {}), "STORE(y)": store_expr(yp.dtype, "y"),
+    }
+    refs = ctx.builder.instance(kernel_source("plan_reduce.cl"), defines, prelude=code.source)
+    gsize, lsize = global_1d(yp.physical_size, 16)
+    launch = Launch(refs["reduce_mean"], [("t", y_name), ("t", x_name), ("b", ctx.epilogue_buffer(code))],
+                    gsize, lsize, "reduce_mean")
+    return StepPlan(step, "reduce_mean", "opencl", [launch])

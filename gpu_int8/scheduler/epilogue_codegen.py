@@ -1,0 +1,195 @@
+"""OpenCL C for a step's requantization epilogue (:mod:`gpu_int8.schedule.epilogue`).
+
+:func:`epilogue_function` turns an epilogue program into one inline function
+
+``float NAME(float y, int c, __global const float *k, float in1, ...)``
+
+that applies the program to ``y`` for an element of output channel ``c``.  Scalar
+constants become exact hexadecimal float literals; per-channel vectors are read
+from ``k`` (the step's constant buffer, built by :class:`EpilogueCode`) at fixed
+offsets.  The arguments ``in<k>`` are the raw values of the step inputs that
+``add``/``mul`` instructions read (the caller loads them, converted to float).
+
+The generated code computes what :func:`~gpu_int8.schedule.epilogue.run_epilogue`
+computes: every ``*`` and ``+`` is one float32 operation in the same order
+(the source carries ``#pragma OPENCL FP_CONTRACT OFF``, so no multiply-add is
+contracted into an fma), ``rint`` rounds half to even, and activations use the
+same formulas.  Transcendental functions (exp, tanh, erf, log1p) are the
+device's, within OpenCL's ulp bounds, so after ``round`` a value can differ by
+one at a near tie.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gpu_int8.schedule.epilogue import ACTIVATIONS, check_program
+
+#: file-scope pragma every generated source starts with
+PRAGMA = "#pragma OPENCL FP_CONTRACT OFF\n"
+
+
+def float_literal(value: float) -> str:
+    """An OpenCL C float literal equal to ``float32(value)`` bit for bit."""
+    v = float(np.float32(value))
+    if math.isnan(v):
+        return "NAN"
+    if math.isinf(v):
+        return "INFINITY" if v > 0 else "(-INFINITY)"
+    text = v.hex() + "f"
+    return f"({text})" if text.startswith("-") else text
+
+
+@dataclass
+class EpilogueCode:
+    """The OpenCL source of one epilogue function and the constants it reads.
+
+    ``consts`` is the float32 array to upload as the function's ``k`` argument
+    (empty when every constant is a scalar literal); ``inputs`` lists the step
+    input numbers the function takes as ``in<k>`` arguments, in order.
+    """
+
+    name: str
+    source: str
+    consts: np.ndarray
+    inputs: list[int] = field(default_factory=list)
+
+    def call(self, y: str, c: str, k: str, input_values: dict[int, str]) -> str:
+        """A call expression: ``NAME(y, c, k, <value of in_j>...)``."""
+        args = [y, c, k] + [input_values[j] for j in self.inputs]
+        return f"{self.name}({', '.join(args)})"
+
+
+class _Consts:
+    """Per-channel vectors packed into one float32 array; scalars inlined."""
+
+    def __init__(self, consts: dict[str, np.ndarray], channels: int | None, inline_scalars: bool):
+        self.consts, self.channels, self.inline_scalars = consts, channels, inline_scalars
+        self.offsets: dict[str, int] = {}
+        self.parts: list[np.ndarray] = []
+        self.size = 0
+
+    def ref(self, key: str) -> str:
+        v = np.asarray(self.consts[key], np.float32).reshape(-1)
+        if v.size == 1 and self.inline_scalars:
+            return float_literal(v[0])
+        if v.size > 1 and self.channels is not None and v.size != self.channels:
+            raise ValueError(f"epilogue constant '{key}' has {v.size} values for {self.channels} channels")
+        if key not in self.offsets:
+            self.offsets[key] = self.size
+            self.parts.append(v)
+            self.size += v.size
+        return f"k[{self.offsets[key]}]" if v.size == 1 else f"k[{self.offsets[key]} + c]"
+
+    def array(self) -> np.ndarray:
+        return np.concatenate(self.parts).astype(np.float32) if self.parts else np.zeros(0, np.float32)
+
+
+def _lit(x: float) -> str:
+    return float_literal(x)
+
+
+def activation_code(kind: str, params: dict, slope: str | None) -> list[str]:
+    """Statements applying activation ``kind`` to ``y`` (float32, the reference's operation order)."""
+    one, zero = _lit(1.0), _lit(0.0)
+    if kind == "relu":
+        return [f"y = fmax(y, {zero});"]
+    if kind == "clamp":
+        return [f"y = fmin(fmax(y, {_lit(params['min'])}), {_lit(params['max'])});"]
+    if kind == "hswish":
+        return [f"{{ float t = fmin(fmax(y + {_lit(3.0)}, {zero}), {_lit(6.0)}); y = y * t; y = y * {_lit(1 / 6)}; }}"]
+    if kind == "hsigmoid":
+        return [f"y = fmin(fmax(y + {_lit(3.0)}, {zero}), {_lit(6.0)}); y = y * {_lit(1 / 6)};"]
+    if kind == "hard_sigmoid":
+        return [f"{{ float t = {_lit(params['alpha'])} * y; t = t + {_lit(params['beta'])}; "
+                f"y = fmin(fmax(t, {zero}), {one}); }}"]
+    if kind == "sigmoid":
+        return [f"{{ float e = exp(-y); e = {one} + e; y = {one} / e; }}"]
+    if kind == "swish":
+        beta = _lit(params.get("beta", 1.0))
+        return [f"{{ float t = {beta} * y; float e = exp(-t); e = {one} + e; y = y / e; }}"]
+    if kind == "tanh":
+        return ["y = tanh(y);"]
+    if kind == "gelu_erf":
+        return [f"{{ float t = y * {_lit(1 / np.sqrt(2))}; t = erf(t); t = {one} + t; "
+                f"float h = {_lit(0.5)} * y; y = h * t; }}"]
+    if kind == "gelu_tanh":
+        return [f"{{ float p = {_lit(0.044715)} * y; p = p * y; p = p * y; p = y + p; "
+                f"p = {_lit(np.sqrt(2 / np.pi))} * p; p = tanh(p); p = {one} + p; "
+                f"float h = {_lit(0.5)} * y; y = h * p; }}"]
+    if kind == "elu":
+        return [f"{{ float e = exp(y); e = e - {one}; e = {_lit(params['alpha'])} * e; y = y > {zero} ? y : e; }}"]
+    if kind == "prelu":
+        return [f"{{ float s = y * {slope}; y = y < {zero} ? s : y; }}"]
+    if kind in ("softplus", "mish"):
+        # max(y, 0) + log1p(exp(-|y|))
+        sp = f"float sp = log1p(exp(-fabs(y))); sp = fmax(y, {zero}) + sp;"
+        if kind == "softplus":
+            return [f"{{ {sp} y = sp; }}"]
+        return [f"{{ {sp} y = y * tanh(sp); }}"]
+    raise ValueError(f"no OpenCL form for activation '{kind}'")
+
+
+def epilogue_function(name: str, program: list, consts: dict[str, np.ndarray], n_inputs: int,
+                      channels: int | None = None, inline_scalars: bool = True) -> EpilogueCode:
+    """The OpenCL function ``name`` applying ``program`` (see the module docstring).
+
+    ``channels`` is the size of the step's channel axis (per-channel vectors
+    must have that length); ``n_inputs`` the number of step inputs.  With
+    ``inline_scalars`` false, scalar constants are read from ``k`` too, so
+    steps whose programs differ only in constants share one function text.
+    """
+    check_program(program, consts, n_inputs)
+    table = _Consts(consts, channels, inline_scalars)
+    body: list[str] = []
+    used: list[int] = []
+    for ins in program:
+        op = ins[0]
+        if op == "affine":
+            body.append(f"y = y * {table.ref(ins[1])}; y = y + {table.ref(ins[2])};")
+        elif op == "act":
+            params = dict(ins[2])
+            slope = table.ref(params["slope"]) if "slope" in params else None
+            if ins[1] not in ACTIVATIONS:
+                raise ValueError(f"unknown activation '{ins[1]}'")
+            body.extend(activation_code(ins[1], params, slope))
+        elif op in ("add", "mul"):
+            k = int(ins[1])
+            if k not in used:
+                used.append(k)
+            sign = "+" if op == "add" else "*"
+            body.append(f"{{ float o = in{k} * {table.ref(ins[2])}; o = o + {table.ref(ins[3])}; y = y {sign} o; }}")
+        elif op == "round":
+            body.append(f"y = fmin(fmax(rint(y), {_lit(ins[1])}), {_lit(ins[2])});")
+    used.sort()
+    params = ["float y", "int c", "__global const float *k"] + [f"float in{k}" for k in used]
+    lines = [f"inline float {name}({', '.join(params)}) {{", "#pragma OPENCL FP_CONTRACT OFF"]
+    lines += ["    " + s for s in body]
+    lines += ["    (void)c; (void)k;", "    return y;", "}"]
+    return EpilogueCode(name, "\n".join(lines) + "\n", table.array(), used)
+
+
+def canonical_requant(program: list, consts: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, int, int] | None:
+    """``(m, b, lo, hi)`` when ``program`` is ``affine, [relu|clamp], round``: what the plain
+    requantizing kernels (``q = clamp(rint(acc * m + b), lo, hi)``) compute exactly.
+
+    A relu or clamp before ``round`` folds into ``lo``/``hi`` because ``rint`` is
+    monotone: ``rint(max(y, a)) == max(rint(y), rint(a))``.
+    """
+    if len(program) < 2 or program[0][0] != "affine" or program[-1][0] != "round":
+        return None
+    lo, hi = float(program[-1][1]), float(program[-1][2])
+    for ins in program[1:-1]:
+        if ins[0] != "act" or ins[1] not in ("relu", "clamp"):
+            return None
+        a, b = (0.0, math.inf) if ins[1] == "relu" else (ins[2]["min"], ins[2]["max"])
+        lo = max(lo, float(np.rint(np.float32(a))))
+        hi = min(hi, float(np.rint(np.float32(b))) if math.isfinite(b) else hi)
+    if lo > hi:
+        return None
+    m = np.asarray(consts[program[0][1]], np.float32).reshape(-1)
+    b = np.asarray(consts[program[0][2]], np.float32).reshape(-1)
+    return m, b, int(lo), int(hi)

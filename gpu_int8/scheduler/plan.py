@@ -1,0 +1,163 @@
+"""The Plan: a Schedule compiled for one OpenCL device.
+
+Per step it holds the kernel variant and its launches (or a host call, or a
+buffer alias), per tensor its layout (:class:`~gpu_int8.scheduler.compile.indexing.Placement`)
+and its place in the liveness-planned arena (:mod:`gpu_int8.scheduler.memory`),
+and the built programs - all of a plan's kernels in as few programs as there are
+build-option sets, through the disk-cached :class:`~gpu_int8.scheduler.program_cache.ProgramCache`.
+:class:`gpu_int8.runtime.plan_executor.PlanExecutor` runs it.
+
+Layouts: 4-D int8 activations are stored in the kernel family's layout
+(``nhwc`` for the portable kernels, ``fsv16`` for the Intel ones), so
+convolutions chain without reorders; every other tensor is plain row-major.
+Kernels other than the family convolutions address any layout, and moves map
+between layouts for free.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from gpu_int8.schedule import Schedule
+from gpu_int8.scheduler.compile import CompileContext, StepPlan, compile_step
+from gpu_int8.scheduler.compile.conv import FAMILY_LAYOUT
+from gpu_int8.scheduler.compile.indexing import Placement
+from gpu_int8.scheduler.compile.program import ProgramBuilder
+from gpu_int8.scheduler.memory import MemoryPlan, plan_memory
+
+#: defined at the top of every plan program
+HEADER = """\
+#if defined(cl_khr_fp64)
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+// (float)a / (float)b correctly rounded: the double quotient of two integers below 2^24,
+// rounded to float, cannot land on a float midpoint
+#define PLAN_DIV(a, b) ((float)((double)(a) / (double)(b)))
+#else
+#define PLAN_DIV(a, b) ((a) / (b))
+#endif
+"""
+
+
+def assign_layouts(schedule: Schedule, family: str) -> dict[str, Placement]:
+    """Where each tensor lives: 4-D int8 in the family's layout, everything else plain."""
+    layout = FAMILY_LAYOUT.get(family, "plain")
+    placements = {}
+    for name, t in schedule.tensors.items():
+        chosen = layout if t.is_int8 and len(t.shape) == 4 else "plain"
+        placements[name] = Placement(tuple(t.shape), t.dtype, chosen)
+    return placements
+
+
+def build_options(device_info, family: str) -> list[str]:
+    """Build options of a plan's shared program."""
+    import pyopencl as cl
+
+    std = device_info.cl_std_option if family == "intel" else "-cl-std=CL1.2"
+    opts = [std]
+    try:
+        if device_info.cl_device.single_fp_config & cl.device_fp_config.CORRECTLY_ROUNDED_DIVIDE_SQRT:
+            opts.append("-cl-fp32-correctly-rounded-divide-sqrt")
+    except (AttributeError, cl.Error):
+        pass
+    return opts
+
+
+@dataclass
+class Plan:
+    """A schedule compiled for one device (see the module docstring)."""
+
+    schedule: Schedule
+    device: Any  # CLDevice
+    family: str
+    placements: dict[str, Placement]
+    steps: list[StepPlan]
+    memory: MemoryPlan
+    builder: ProgramBuilder
+    const_bytes: int
+    compile_seconds: float = 0.0
+    build_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def device_bytes(self) -> int:
+        """Planned device memory: the activation arena plus uploaded constants."""
+        return self.memory.arena_bytes + self.const_bytes
+
+    @property
+    def host_steps(self) -> list[StepPlan]:
+        return [s for s in self.steps if s.where == "host"]
+
+    def describe(self) -> list[str]:
+        """One line per step: name, kind, precision, kernel (``host`` / ``alias`` marked)."""
+        lines = []
+        for sp in self.steps:
+            note = f"  ({sp.note})" if sp.note else ""
+            lines.append(f"{sp.step.name:40s} {sp.step.kind:11s} {sp.precision:4s} {sp.kernel}{note}")
+        return lines
+
+    def summary(self) -> str:
+        mib = 1 << 20
+        kernels = sum(1 for s in self.steps if s.where == "opencl")
+        return (f"{len(self.steps)} steps: {kernels} OpenCL, {len(self.host_steps)} host, "
+                f"{sum(1 for s in self.steps if s.where == 'alias')} alias; "
+                f"{self.builder.kernel_count} kernels in {len(self.builder.groups)} program(s); "
+                f"device memory {self.device_bytes / mib:.1f} MiB (arena {self.memory.arena_bytes / mib:.1f} MiB "
+                f"vs {self.memory.naive_bytes / mib:.1f} MiB unshared, constants {self.const_bytes / mib:.1f} MiB)")
+
+
+def build_plan(schedule: Schedule, device, family: str, subgroup_size: int | None = None,
+               cache=None, keep_all: bool = False) -> Plan:
+    """Compile ``schedule`` for ``device`` (a :class:`~gpu_int8.runtime.cl_backend.CLDevice`) with the
+    ``family`` kernels; raises :class:`~gpu_int8.scheduler.compile.program.PlanBuildError` when a
+    program does not build.  ``keep_all`` keeps every tensor alive to the end (no memory sharing),
+    so tests can read each one after a run."""
+    schedule.check()
+    start = time.perf_counter()
+    placements = assign_layouts(schedule, family)
+    builder = ProgramBuilder(device, build_options(device.info, family), HEADER)
+    ctx = CompileContext(schedule, device, family, builder, placements, subgroup_size)
+    ctx.used = {n for s in schedule.steps for n in s.inputs} | set(schedule.outputs)
+    steps = []
+    for i, step in enumerate(schedule.steps):
+        ctx.step_index = i
+        builder.current_step = step.name
+        sp = compile_step(ctx, step)
+        sp.precision = schedule.precision(step)
+        steps.append(sp)
+    compiled = time.perf_counter()
+    builder.build(cache or device.cache)
+    built = time.perf_counter()
+    memory = _plan_memory(schedule, steps, placements, ctx, device, keep_all)
+    return Plan(schedule, device, family, placements, steps, memory, builder, ctx.const_bytes,
+                compiled - start, built - compiled)
+
+
+def _plan_memory(schedule: Schedule, steps: list[StepPlan], placements, ctx: CompileContext, device,
+                 keep_all: bool) -> MemoryPlan:
+    end = len(steps)
+    first: dict[str, int] = {name: -1 for name in schedule.inputs}
+    last: dict[str, int] = {}
+    aliases: dict[str, str] = {}
+    for i, sp in enumerate(steps):
+        for name in sp.step.inputs:
+            last[name] = i
+        for name in sp.step.outputs:
+            first.setdefault(name, i)
+        aliases.update(sp.aliases)
+    for name, (i, _) in ctx.scratch.items():
+        first[name], last[name] = i, i
+    for name in schedule.outputs if not keep_all else first:
+        last[name] = end
+    sizes, lifetimes = {}, {}
+    for name, start in first.items():
+        sizes[name] = placements[name].nbytes
+        lifetimes[name] = (start, max(last.get(name, start), start))
+    try:
+        align = max(256, int(device.info.cl_device.mem_base_addr_align) // 8)
+    except AttributeError:
+        align = 256
+    memory = plan_memory(sizes, lifetimes, aliases, align)
+    memory.check()
+    return memory
