@@ -92,3 +92,25 @@ def _report_counts():
     excluded = sum(any(re.search(p, f"{n}_cpu") for p in EXCLUDED) for n in INCLUDED)
     print(f"\nONNX node tests using only supported ops: {len(INCLUDED)}; excluded as out of scope: {excluded}; "
           f"expected to pass: {len(INCLUDED) - excluded}")
+
+
+def test_backend_run_node_and_run_model():
+    """The rest of the backend API: run_node (a bare NodeProto) and run_model with named inputs."""
+    import numpy as np
+    from onnx import helper
+
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    node = helper.make_node("Softmax", ["x"], ["y"], axis=1)
+    (y,) = GpuInt8Backend.run_node(node, [x])
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(y, e / e.sum(axis=1, keepdims=True), rtol=1e-6)
+    node = helper.make_node("Reshape", ["x", "shape"], ["y"])
+    (y,) = GpuInt8Backend.run_node(node, [x, np.array([4, -1], np.int64)])  # the int input folds
+    assert y.shape == (4, 6)
+    model = helper.make_model(helper.make_graph([helper.make_node("Add", ["a", "b"], ["c"])], "g",
+                                                [helper.make_tensor_value_info("a", 1, [2]),
+                                                 helper.make_tensor_value_info("b", 1, [2])],
+                                                [helper.make_empty_tensor_value_info("c")]))
+    out = GpuInt8Backend.run_model(model, {"b": np.float32([1, 2]), "a": np.float32([3, 4])})
+    np.testing.assert_array_equal(out.c, [4, 6])
+    assert GpuInt8Backend.supports_device("CPU") and not GpuInt8Backend.supports_device("CUDA")
