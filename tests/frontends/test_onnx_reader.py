@@ -500,6 +500,31 @@ def test_dequantized_int8_weights_keep_the_nncf_weight_form():
     np.testing.assert_allclose(ours, run_ort(model, {"x": x})[0], rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("op, weight_shape, axis, group", [
+    ("Conv", (6, 1, 3, 3), 0, 6),  # depthwise: per-output-channel scales on axis 0
+    ("Conv", (6, 2, 3, 3), 0, 3),
+    ("ConvTranspose", (6, 2, 2, 2), 1, 3),  # [C_in, C_out/G, k, k]: per-output-channel scales on axis 1
+])
+def test_grouped_dequantized_weights_are_regrouped_in_place(op, weight_shape, axis, group):
+    rng = np.random.default_rng(9)
+    w_q = rng.integers(-127, 128, weight_shape).astype(np.int8)
+    channels = weight_shape[axis]
+    w_scale = np.linspace(0.002, 0.02, channels).astype(np.float32)
+    w_zp = rng.integers(-3, 4, channels).astype(np.int8)
+    nodes = [helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["wd"], axis=axis),
+             helper.make_node(op, ["x", "wd"], ["y"], group=group, strides=[2, 2])]
+    model = make_model(nodes, [("x", F32, [1, 6, 9, 9])], ["y"], [("wq", w_q), ("ws", w_scale), ("wz", w_zp)])
+    graph = read_onnx(model)
+    set_input_shapes(graph, {"x": (1, 6, 9, 9)})
+    infer_shapes(graph)
+    conv_type = "GroupConvolution" if op == "Conv" else "GroupConvolutionBackpropData"
+    assert op_types(graph) == ["Convert", "Subtract", "Multiply", conv_type]  # no Reshape in the weight chain
+    assert graph.values[graph.nodes[0].inputs[0]].shape == (group, weight_shape[0] // group, *weight_shape[1:])
+    x = rand(1, 6, 9, 9)
+    np.testing.assert_allclose(FloatExecutor(graph).run({"x": x})["y"], run_ort(model, {"x": x})[0],
+                               rtol=1e-4, atol=1e-5)
+
+
 def test_lone_quantize_and_dequantize_are_exact_float_chains():
     nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], axis=1),
              helper.make_node("DequantizeLinear", ["qin", "s2", "z2"], ["d"])]

@@ -50,8 +50,46 @@ def _grouped_weights(ctx, w: str, group: int) -> str:
     data = ctx.const_value(w)
     if data is not None:
         return ctx.const(data.reshape(target), "weights")
+    if _regroup_dequantized(ctx, w, shape, group):
+        return w
     return ctx.emit1("Reshape", [w, ctx.const(np.array(target, np.int64), "weights_shape")],
                      attrs={"special_zero": False}, suffix="weights")
+
+
+def _regroup_dequantized(ctx, w: str, shape: tuple, group: int) -> bool:
+    """Weights dequantized from a constant (Convert -> [Subtract] -> Multiply, NNCF's form): split
+    dimension 0 of the constants themselves, so that no Reshape sits between the chain and the
+    convolution.  False when ``w`` is not such a chain."""
+    graph = ctx.graph
+    producers = graph.producers()
+    multiply = producers.get(w)
+    if multiply is None or multiply.op_type != "Multiply" or len(ctx.onnx_consumers.get(w, [])) != 1:
+        return False
+    subtract, convert = None, producers.get(multiply.inputs[0])
+    if convert is not None and convert.op_type == "Subtract":
+        subtract, convert = convert, producers.get(convert.inputs[0])
+    if convert is None or convert.op_type != "Convert":
+        return False
+    slots = [(convert, 0), (multiply, 1)] + ([(subtract, 1)] if subtract is not None else [])
+    users = graph.consumers()
+    inner = [convert] + ([subtract] if subtract is not None else [])
+    if any(len(users.get(n.outputs[0], [])) != 1 for n in inner):  # the chain feeds only this weight
+        return False
+    regrouped = []
+    for node, slot in slots:
+        data = ctx.const_value(node.inputs[slot])
+        if data is None:
+            return False
+        if data.size > 1:
+            if data.ndim != len(shape) or data.shape[0] not in (1, shape[0]):
+                return False
+            head = [1, 1] if data.shape[0] == 1 else [group, shape[0] // group]
+            data = data.reshape(head + list(data.shape[1:]))
+        regrouped.append(data)
+    for (node, slot), data in zip(slots, regrouped):
+        node.inputs[slot] = ctx.const(data, "grouped_" + ("weights" if node is convert else "dequantization"))
+    ctx.type_info[w] = (ctx.dtype(w), (group, shape[0] // group, *shape[1:]))
+    return True
 
 
 def _add_bias(ctx, node, y: str, b: str, spatial: int) -> None:
