@@ -9,6 +9,8 @@ from gpu_int8.frontends.onnx_ops.context import ov_type
 from gpu_int8.frontends.onnx_ops.nn import flatten_2d
 
 INT64_MAX = np.iinfo(np.int64).max
+#: ConstantOfShape results above this many elements are kept as broadcast views
+LARGE_CONSTANT = 1 << 20
 
 
 def _ints(ctx, values, base: str) -> str:
@@ -303,8 +305,10 @@ def _constant_of_shape(ctx, node):
         dims = [int(d) for d in np.asarray(shape).reshape(-1)]
         if any(d < 0 for d in dims):
             raise ValueError(f"ConstantOfShape got a negative dimension in {dims}")
-        # a read-only broadcast view: no memory for large all-equal weights
-        ctx.graph.add_const(node.outputs[0], np.broadcast_to(scalar, dims))
+        size = int(np.prod(dims, dtype=np.int64))
+        # large all-equal tensors (placeholder weights) stay a read-only broadcast view: no memory
+        data = np.full(dims, scalar) if size <= LARGE_CONSTANT else np.broadcast_to(scalar, dims)
+        ctx.graph.add_const(node.outputs[0], data)
         return
     ctx.emit("Broadcast", [ctx.const(scalar, "value"), node.inputs[0]], node.outputs[:1], {"mode": "numpy"})
 
