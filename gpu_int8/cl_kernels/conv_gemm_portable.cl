@@ -98,13 +98,33 @@ void conv_gemm_portable(__global const ACT_T *x,      // [N][IH][IW][C]
                         FLUSH_ROW(r);
                     pending = 0;
                 }
-                for (int ci = c0; ci < c0 + len; ++ci) {
+                int ci = c0;
+                // 4 activations per row at a time: one 4-byte load and one conversion
+                // instead of four of each
+                for (; ci + 4 <= c0 + len; ci += 4) {
+                    float4 a4[TM];
+#pragma unroll
+                    for (int r = 0; r < TM; ++r)
+                        a4[r] = convert_float4(vload4(0, src[r] + ci));
+#pragma unroll
+                    for (int j = 0; j < 4; ++j) {
+                        const float8 w0 = vload8(0, wk + (size_t)(ci + j) * NPAD);
+                        const float8 w1 = vload8(1, wk + (size_t)(ci + j) * NPAD);
+#pragma unroll
+                        for (int r = 0; r < TM; ++r) {
+                            const float s = j == 0 ? a4[r].s0 : j == 1 ? a4[r].s1 : j == 2 ? a4[r].s2 : a4[r].s3;
+                            facc0[r] += (float8)(s) * w0;  // contracted to fma where the target has one
+                            facc1[r] += (float8)(s) * w1;
+                        }
+                    }
+                }
+                for (; ci < c0 + len; ++ci) {
                     const float8 w0 = vload8(0, wk + (size_t)ci * NPAD);
                     const float8 w1 = vload8(1, wk + (size_t)ci * NPAD);
 #pragma unroll
                     for (int r = 0; r < TM; ++r) {
                         const float8 a = (float8)((float)src[r][ci]);
-                        facc0[r] += a * w0;  // contracted to fma where the target has one
+                        facc0[r] += a * w0;
                         facc1[r] += a * w1;
                     }
                 }
