@@ -498,7 +498,7 @@ class _Builder:
                 and np.all(const == np.rint(const)) and np.all(np.abs(const) < 2**31):
             offset = np.rint(vector).astype(np.int64)  # an integer offset of the accumulator
             chain.comp = (0 if chain.comp is None else chain.comp) + (-offset if node.op_type == "Subtract" else offset)
-        else:
+        elif not (node.op_type == "Add" and chain.fold_bias(vector)):  # a bias on the int32 grid stays integer
             chain.affine(*affine_terms(node, const_first, vector))
         return self._advance(chain, node)
 

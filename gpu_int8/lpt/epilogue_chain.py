@@ -123,13 +123,12 @@ class Chain:
 
     # -- final form -----------------------------------------------------------------
     def finish(self) -> None:
-        """Fold clamping activations into rounding bounds and an integer bias into ``comp``
-        (the chain is complete: checkpoints no longer matter)."""
+        """Fold clamping activations into rounding bounds, store ``comp`` as int32 (the chain is
+        complete: checkpoints no longer matter)."""
         self.checkpoints = []
         while self._fold_clamp_into_round():
             pass
         self._scale_operands_instead()
-        self._fold_bias_into_comp()
         if self.comp is not None:
             comp = np.asarray(self.comp, np.int64).reshape(-1)
             if np.any(comp != 0):
@@ -198,19 +197,21 @@ class Chain:
                 out.append(ins)
         self.program = out
 
-    def _fold_bias_into_comp(self) -> None:
-        """acc * m + b == (acc + t) * m with integer t = b / m: keep t in int32 ``comp`` (exact only)."""
-        if not self.accumulates or not self.program or self.program[0][0] != "affine":
-            return
-        m32, b32 = self.consts[self.program[0][1]], self.consts[self.program[0][2]]
-        if not np.any(b32 != 0) or np.any(m32 == 0):
-            return
-        t = np.rint(b32.astype(np.float64) / m32.astype(np.float64))
-        if np.any(np.abs(t) >= 2**30) or not np.array_equal((t.astype(F32) * m32).astype(F32), b32):
-            return
-        comp = np.zeros(1, np.int64) if self.comp is None else np.asarray(self.comp, np.int64).reshape(-1)
-        self.comp = comp + t.astype(np.int64)
-        self.consts[self.program[0][2]] = np.zeros_like(b32)
+    def fold_bias(self, bias) -> bool:
+        """Add ``bias`` to the accumulator as int32 when it lies on the accumulator's grid:
+        (acc * m) + bias == (acc + t) * m exactly, t = bias / m an integer.  Only right after the
+        accumulator's scale; False (nothing changed) otherwise."""
+        if not self.accumulates or len(self.program) != 1 or self.program[0][0] != "affine":
+            return False
+        m, b = self.consts[self.program[0][1]], self.consts[self.program[0][2]]
+        bias = np.broadcast_to(np.asarray(bias, F32).reshape(-1), m.shape)
+        if np.any(b != 0) or np.any(m == 0) or not np.any(bias != 0):
+            return False
+        t = np.rint(bias.astype(np.float64) / m.astype(np.float64))
+        if np.any(np.abs(t) >= 2**30) or not np.array_equal((t.astype(F32) * m).astype(F32), bias):
+            return False
+        self.comp = (0 if self.comp is None else self.comp) + t.astype(np.int64)
+        return True
 
 
 def _keys(ins) -> list[str]:

@@ -186,3 +186,27 @@ def test_op_without_quantized_input_stays_float_and_says_why():
     schedule = transform(graph)
     (step,) = schedule.steps
     assert step.kind == "float" and "not quantized" in step.attrs["reason"]
+
+
+def test_bias_on_the_accumulator_grid_folds_into_int32():
+    # ONNX Runtime's QDQ bias is int32 with scale s_a * s_w[o]: exactly representable in the accumulator
+    net = Net().input("f32", SHAPE).fake_quantize(0, 2.55, 0, 2.55)
+    s_a = np.float32(2.55 / 255)
+    w = RNG.integers(-127, 128, (4, 4, 3, 3)).astype(np.int8)
+    s_w = np.array([0.01, 0.02, 0.03, 0.04], np.float32)
+    bias_q = np.array([100, -7, 0, 12345], np.int32)
+    bias = bias_q.astype(np.float32) * (s_a * s_w)
+    net.op("Convolution", net.weights(w, s_w.reshape(4, 1, 1, 1)), **CONV).op("Add", bias.reshape(1, 4, 1, 1))
+    graph = _stored(net.fake_quantize(-3.3, 3.3 * 127 / 128, -3.3, 3.3 * 127 / 128)).build()
+    conv = _steps(transform(graph), "conv")[0]
+    np.testing.assert_array_equal(conv.consts["comp"], bias_q)
+    # what is left of b is the output FakeQuantize's offset (0 for this symmetric range, up to rounding)
+    assert np.all(np.abs(conv.consts[conv.epilogue[0][2]]) < 1e-4)
+    _agree(graph, transform(graph))
+
+
+def test_bias_off_the_grid_stays_float():
+    net = Net().input("f32", SHAPE).fake_quantize(0, 2.55, 0, 2.55)
+    graph = _stored(_conv(net).fake_quantize(-3.3, 3.3 * 127 / 128, -3.3, 3.3 * 127 / 128)).build()
+    conv = _steps(transform(graph), "conv")[0]
+    assert "comp" not in conv.consts and np.any(conv.consts[conv.epilogue[0][2]])
