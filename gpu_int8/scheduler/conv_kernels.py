@@ -149,6 +149,16 @@ def pack_weights_depthwise(w: np.ndarray, g: ConvGeometry, channel_pad: int = 1)
     return out
 
 
+def portable_local_size(n_tiles: int, m_tiles: int) -> tuple[int, int]:
+    """Work-group shape of the portable GEMM.  CPU runtimes run a work-group on one core
+    (PoCL's default is a single group for the whole grid, hence always explicit): 8 row
+    tiles sharing one weight slab for tall GEMMs; for few rows (M=49 layers) 4 x 4, so
+    there are enough groups for every core and each weight slab is reused 4 times."""
+    if m_tiles >= 32:
+        return (1, 8)
+    return (min(4, n_tiles), min(4, m_tiles))
+
+
 def default_intel_tile(g: ConvGeometry, sg: int) -> int:
     """Pixels per subgroup for the Intel family: as many as fit the 128 registers without spilling."""
     if g.is_depthwise:
@@ -223,7 +233,7 @@ class ConvKernel:
             self._prog = self.device.program("conv_gemm_portable.cl", "conv_gemm_portable", defines, opts)
             ntiles = g.groups * npad16(g.cout_g) // 16
             self._global = (ntiles, -(-g.m // self.tile))
-            self._local = local_size or (1, 8)
+            self._local = local_size or portable_local_size(ntiles, self._global[1])
         self._pad = alloc.from_numpy(np.full(max(g.cin_g, g.c), pad[0], self.act_dtype))
         self._args = lambda x, y: (x, self._w, self._comp, self._m, self._b, y, self._pad,
                                    np.int32(g.m), self.lo, self.hi)

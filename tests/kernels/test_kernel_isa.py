@@ -5,6 +5,10 @@ width it asked for and no register spill."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from gpu_int8.scheduler.offline import (
@@ -58,3 +62,12 @@ def test_asm_reader_on_a_handwritten_dump():
     r = analyze_asm(asm, 8, "hand")
     assert (r.kernel, r.simd, r.dp4a, r.dp4a_inner_loop, r.loops, r.spill_bytes, r.sends, r.instructions) == \
         ("k", 8, 3, 2, 1, 64, 1, 9)
+
+
+def test_devices_command_offline():
+    proc = subprocess.run([sys.executable, "-m", "gpu_int8", "devices", "--offline", "dg1", "--no-khr-dot"],
+                          cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Intel-family kernels compiled for dg1 with ocloc" in out
+    assert "conv3x3 sg16 u8" in out and "SIMD16" in out and "SIMD8" in out and "no spill" in out
