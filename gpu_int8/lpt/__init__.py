@@ -6,9 +6,10 @@ Each rewrite is one small module, applied in this order:
 2. :mod:`fake_quantize_decomposition` - activation FakeQuantize -> quantize + dequantization
 3. :mod:`move_dequantization`, :mod:`move_through_concat` - dequantizations move past
    precision-preserving ops, until none moves
-4. :mod:`lower_convolution`, :mod:`lower_matmul` - int8 x int8 with int32 accumulation,
+4. :mod:`requantize_per_channel` - one scale in front of ops that mix channels
+5. :mod:`lower_convolution`, :mod:`lower_matmul` - int8 x int8 with int32 accumulation,
    the dequantization after the op
-5. :mod:`build_schedule` - fusion of each int8 op with scale, bias, activation, residual and
+6. :mod:`build_schedule` - fusion of each int8 op with scale, bias, activation, residual and
    the next FakeQuantize into one step; float steps where no int8 form exists
 """
 
@@ -23,19 +24,22 @@ from gpu_int8.lpt.lower_matmul import lower_matmul
 from gpu_int8.lpt.lpt_graph import LptGraph, clone_graph
 from gpu_int8.lpt.move_dequantization import move_dequantization
 from gpu_int8.lpt.move_through_concat import move_through_concat
+from gpu_int8.lpt.requantize_per_channel import requantize_per_channel
 from gpu_int8.schedule import Schedule
 
 __all__ = ["LptGraph", "lower", "transform"]
 
 
 def lower(graph: Graph) -> LptGraph:
-    """Steps 1-4 on a copy of ``graph`` (shapes inferred): the int8 graph before fusion."""
+    """Steps 1-5 on a copy of ``graph`` (shapes inferred): the int8 graph before fusion."""
     g = LptGraph(clone_graph(graph))
     fold_weight_fake_quantize(g)
     decompose_fake_quantize(g)
     g.finish()
     while move_dequantization(g) + move_through_concat(g):
         g.finish()
+    requantize_per_channel(g)
+    g.finish()
     lower_convolution(g)
     lower_matmul(g)
     g.finish()

@@ -190,10 +190,11 @@ class _Builder:
             if (shared or float_source) and e.last_checkpoint() is not None:
                 self.store_shared(value)
                 return self.as_float(value)
-            chain = e.copy() if e.duplicable else e
             name = value if value not in self.tensors else self.graph.unique_name(f"{value}/f32")
-            self.emit(chain, name, np.float32)
+            self.emit(e.copy() if e.duplicable else e, name, np.float32)
             self.float_of[value] = name
+            if not e.duplicable:
+                self.env[value] = name
             return name
         tensor = self.tensors[e]
         if not tensor.is_int8:
@@ -304,7 +305,7 @@ class _Builder:
         axis, (m, b) = found
         chain = self.take(node.inputs[0])
         if chain is not None and not chain.fit_axis(axis):
-            self.store_shared_float(node.inputs[0], chain)
+            self.store_float(node.inputs[0], chain)
             chain = None
         if chain is None:
             source = self.as_float(node.inputs[0])
@@ -316,7 +317,9 @@ class _Builder:
         self.env[q] = chain
         self.done.add(convert.name)
 
-    def store_shared_float(self, value: str, chain: Chain) -> None:
+    def store_float(self, value: str, chain: Chain) -> None:
+        """Store a chain that cannot take the next op as float32 (a duplicable one stays as it is:
+        the caller only held a copy)."""
         if not chain.duplicable:
             self.emit(chain, value, np.float32)
             self.env[value] = value
@@ -476,7 +479,7 @@ class _Builder:
                 return False
             if slope is not None:
                 if not chain.fit_axis(slope.axis):
-                    self.store_shared_float(node.inputs[0], chain)
+                    self.store_float(node.inputs[0], chain)
                     return False
                 params = {"slope": chain.add_vector("slope", slope.scale)}
             chain.activation(kind, params)
@@ -491,7 +494,7 @@ class _Builder:
         if chain is None:
             return False
         if not chain.fit_axis(axis):
-            self.store_shared_float(operand, chain)
+            self.store_float(operand, chain)
             return False
         const_first = operand != node.inputs[0]
         if chain.accumulates and not chain.program and node.op_type in ("Subtract", "Add") and not const_first \

@@ -69,7 +69,3 @@ def _const_operand(g: LptGraph, node: Node, commutative: bool):
         return g.const(a), b
     return None
 
-
-def int8_range(dtype) -> tuple[int, int]:
-    info = np.iinfo(np.dtype(dtype))
-    return int(info.min), int(info.max)

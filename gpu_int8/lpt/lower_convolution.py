@@ -59,7 +59,7 @@ def _lower(g: LptGraph, node) -> str | None:
     w = weights.values
     groups = w.shape[0] if grouped else 1
     channels = g.shape(node.inputs[0])[1]
-    per_group = _per_group(deq.params, channels, groups)
+    per_group = per_group_params(deq.params, channels, groups)
     if isinstance(per_group, str):
         return per_group
     scale_g, zp_g = per_group
@@ -96,7 +96,7 @@ def _lower(g: LptGraph, node) -> str | None:
     return None
 
 
-def _per_group(params: QParams, channels: int, groups: int):
+def per_group_params(params: QParams, channels: int, groups: int):
     """Activation (scale, zero point) per group, or why the data's quantization does not factor out."""
     scale, zp = params.full()
     if params.per_tensor:

@@ -58,9 +58,6 @@ class LptGraph:
     def dtype(self, value: str) -> np.dtype:
         return np.dtype(self.graph.values[value].dtype)
 
-    def is_int8(self, value: str) -> bool:
-        return self.const(value) is None and self.dtype(value) in (np.dtype(np.uint8), np.dtype(np.int8))
-
     # -- edits --------------------------------------------------------------
     def new_value(self, base: str, shape, dtype) -> str:
         name = self.graph.unique_name(base)

@@ -67,9 +67,6 @@ class Schedule:
                     if not self.is_compute(s) and s.kind == "float"]
         return Summary(len(compute) - len(floats), len(compute), floats, movement)
 
-    def producer(self) -> dict[str, Step]:
-        return {out: step for step in self.steps for out in step.outputs}
-
     def check(self) -> None:
         """Every step reads tensors that exist and are written before; outputs are written."""
         known = set(self.inputs)

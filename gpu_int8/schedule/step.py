@@ -26,8 +26,6 @@ KINDS = {
     "float": "a float op on f32 tensors",
 }
 
-#: kinds that accumulate in int32 and then run the epilogue
-ACCUMULATING = ("conv", "deconv", "matmul", "avg_pool", "reduce_mean")
 #: kinds whose epilogue starts from float32(input 0)
 CONVERTING = ("quantize", "requantize", "dequantize", "elementwise")
 

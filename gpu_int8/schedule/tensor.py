@@ -18,10 +18,6 @@ DTYPES: dict[str, np.dtype] = {
     "bool": np.dtype(np.bool_),
 }
 
-#: integer range of each quantized storage type
-INT_RANGES: dict[str, tuple[int, int]] = {"u8": (0, 255), "i8": (-128, 127), "i32": (-(2**31), 2**31 - 1)}
-
-
 def dtype_name(dtype) -> str:
     """The schedule's short name (u8, i8, i32, f32) of a NumPy dtype."""
     dtype = np.dtype(dtype)
@@ -86,17 +82,3 @@ class Tensor:
             return np.asarray(q, np.float32)
         zero = self.per_channel(self.zero_point) if self.zero_point is not None else np.float32(0)
         return ((q.astype(np.float32) - zero) * self.per_channel(self.scale)).astype(np.float32)
-
-    def describe(self) -> str:
-        text = f"{self.dtype}{list(self.shape)}"
-        if self.has_quantization:
-            kind = "per-tensor" if self.scale.size == 1 else f"per-channel(axis {self.axis})"
-            zp = self.zero_point if self.zero_point is not None else np.zeros(1, np.float32)
-            text += f" scale {_short(self.scale)} zp {_short(zp)} {kind}"
-        return text
-
-
-def _short(v: np.ndarray) -> str:
-    if v.size == 1:
-        return f"{float(v[0]):.4g}"
-    return f"[{float(v.min()):.3g}..{float(v.max()):.3g}]"

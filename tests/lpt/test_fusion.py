@@ -210,3 +210,28 @@ def test_bias_off_the_grid_stays_float():
     graph = _stored(_conv(net).fake_quantize(-3.3, 3.3 * 127 / 128, -3.3, 3.3 * 127 / 128)).build()
     conv = _steps(transform(graph), "conv")[0]
     assert "comp" not in conv.consts and np.any(conv.consts[conv.epilogue[0][2]])
+
+
+def test_per_channel_quantized_input_of_a_dense_conv_is_requantized_to_one_scale():
+    net = Net().input("f32", SHAPE).fake_quantize([0] * 4, [1.1, 2.3, 0.7, 3.1], [0] * 4, [1.1, 2.3, 0.7, 3.1])
+    graph = _stored(_conv(net).fake_quantize(-3.3, 3.3 * 127 / 128, -3.3, 3.3 * 127 / 128)).build()
+    schedule = transform(graph)
+    assert [s.kind for s in schedule.steps] == ["quantize", "conv", "move", "dequantize"]
+    assert all(schedule.precision(s) != "FP32" for s in schedule.steps)
+    # the per-channel FakeQuantize, then the per-tensor requantization, in the one step that quantizes
+    quantize = schedule.steps[0]
+    assert quantize.axis == 1 and [i[0] for i in quantize.epilogue] == ["affine", "round", "affine", "round"]
+    # after an int8 step, the requantization is a step of its own (a depthwise 1x1: one multiplier per channel)
+    net = Net().input("f32", SHAPE).fake_quantize(0, 2.55, 0, 2.55)
+    _conv(net).fake_quantize([0] * 4, [1.1, 2.3, 0.7, 3.1], [0] * 4, [1.1, 2.3, 0.7, 3.1]).op("MaxPool", kernel=[1, 1])
+    graph = _stored(_conv(net).fake_quantize(-3.3, 3.3 * 127 / 128, -3.3, 3.3 * 127 / 128)).build()
+    schedule = transform(graph)
+    assert [s.kind for s in schedule.steps] == ["quantize", "conv", "move", "requantize", "conv", "move",
+                                                "dequantize"]
+    requant = _steps(schedule, "requantize")[0]
+    assert requant.axis == 1 and [i[0] for i in requant.epilogue] == ["affine", "round"]
+    # the extra rounding costs a little accuracy against the FakeQuantize graph, no more
+    feeds = _feeds(graph)
+    want = FloatExecutor(graph).run(feeds)[graph.outputs[0]].ravel()
+    got = Int8Executor(schedule).run(feeds)[graph.outputs[0]].ravel()
+    assert got @ want / np.linalg.norm(got) / np.linalg.norm(want) > 0.995

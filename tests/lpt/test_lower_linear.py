@@ -6,6 +6,7 @@ import pytest
 
 from gpu_int8.lpt.lower_convolution import lower_convolution
 from gpu_int8.lpt.lower_matmul import lower_matmul
+from gpu_int8.lpt.requantize_per_channel import requantize_per_channel
 from tests.lpt.dsl import Net, assert_same_graph, lpt_rewrite, rewrite, run_float
 
 SHAPE = [1, 4, 6, 6]
@@ -126,3 +127,19 @@ def test_matmul_of_two_activations():
     b = net.dequantize(mul=0.2).out
     g = lpt_rewrite(lower_matmul, net.op("MatMul", b, first=a).build())
     assert any("zero points of 0" in r for r in g.refusals.values())
+
+
+def test_per_channel_input_of_a_dense_convolution_is_requantized_to_one_scale():
+    net = Net().input("u8", SHAPE).dequantize(mul=[0.1, 0.2, 0.3, 0.4])
+    weights = net.weights(W, W_SCALE)
+    before = net.op("Convolution", weights, **CONV).build()
+    exp = Net().input("u8", SHAPE).dequantize(mul=[0.1, 0.2, 0.3, 0.4])
+    weights = exp.weights(W, W_SCALE)
+    # every channel's range [0, 255 * s[c]] fits [0, 102] = 255 steps of 0.4
+    expected = exp.quantize(0.0, 102.0, 0, 255, "u8").dequantize(mul=0.4).op("Convolution", weights, **CONV).build()
+    after = rewrite(requantize_per_channel, before)
+    assert_same_graph(after, expected)
+    feeds = {"x": RNG.integers(0, 256, SHAPE).astype(np.uint8)}
+    got, want = run_float(after, feeds)[after.outputs[0]], run_float(before, feeds)[before.outputs[0]]
+    assert np.abs(got - want).max() <= 0.2 * np.abs(W_SCALE.reshape(1, 3, 1, 1) * np.abs(W).sum(axis=(1, 2, 3))
+                                                    .reshape(1, 3, 1, 1)).max()  # half a step per input, at most
