@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from gpu_int8.api import load_graph
+from gpu_int8.cli.cmd_infer import _read_input as read_input  # the same .npy/image reading as `infer`
 from gpu_int8.cli.options import add_model_options, parse_shapes
 from gpu_int8.config import load_config
 from gpu_int8.errors import GpuInt8Error
@@ -18,6 +19,7 @@ from gpu_int8.graph import Graph
 from gpu_int8.lpt import transform
 from gpu_int8.reference.float_executor import FloatExecutor
 from gpu_int8.reference.int8_executor import Int8Executor
+from gpu_int8.runtime.engine import TensorSpec
 from gpu_int8.schedule import Schedule
 
 
@@ -28,16 +30,17 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the schedule (and comparison) as JSON")
     p.add_argument("--compare", action="store_true",
                    help="run the float graph and the int8 schedule on the same input; per step SNR and cosine")
-    p.add_argument("-i", "--input", action="append", default=[], metavar="[NAME=]FILE.npy",
-                   help="input for --compare (default: seeded random normal data)")
+    p.add_argument("-i", "--input", action="append", default=[], metavar="[NAME=]FILE",
+                   help="input for --compare: an image or .npy file (default: seeded random normal data)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    shapes = {**{k: tuple(v) for k, v in load_config(args.config).shapes.items()}, **parse_shapes(args.shape)}
+    cfg = load_config(args.config)
+    shapes = {**{k: tuple(v) for k, v in cfg.shapes.items()}, **parse_shapes(args.shape)}
     graph = load_graph(args.model, shapes)
     schedule = transform(graph)
-    figures = compare(graph, schedule, _feeds(graph, args.input)) if args.compare else None
+    figures = compare(graph, schedule, _feeds(graph, args.input, cfg)) if args.compare else None
     if args.json:
         print(json.dumps(to_json(schedule, figures, str(args.model)), indent=1))
     else:
@@ -116,37 +119,25 @@ def snr_and_cosine(actual: np.ndarray, expected: np.ndarray) -> tuple[float, flo
     return snr, cosine
 
 
-def _feeds(graph: Graph, items: list[str]) -> dict[str, np.ndarray]:
-    specs = {name: graph.values[name] for name in graph.inputs}
+def _feeds(graph: Graph, items: list[str], cfg) -> dict[str, np.ndarray]:
+    """Inputs from -i (.npy or images, read as ``infer`` reads them), seeded random data for the rest."""
+    specs = {name: TensorSpec(name, graph.values[name].shape, graph.values[name].dtype) for name in graph.inputs}
     feeds = {}
     for item in items:
         name, sep, path = item.partition("=")
         if not sep:
             if len(specs) != 1:
-                raise GpuInt8Error(f"the model has inputs {list(specs)}: give each as -i NAME=FILE.npy")
+                raise GpuInt8Error(f"the model has inputs {list(specs)}: give each as -i NAME=FILE")
             name, path = next(iter(specs)), item
         if name not in specs:
             raise GpuInt8Error(f"-i {item}: the model has no input '{name}'")
-        feeds[name] = _load_npy(Path(path), specs[name])
+        feeds[name] = read_input(Path(path), specs[name], cfg)
     rng = np.random.default_rng(0)
-    for name, value in specs.items():
+    for name, spec in specs.items():
         if name not in feeds:
-            data = rng.standard_normal(value.shape)
-            feeds[name] = data.astype(value.dtype) if np.issubdtype(value.dtype, np.floating) \
-                else np.zeros(value.shape, value.dtype)
+            feeds[name] = rng.standard_normal(spec.shape).astype(spec.dtype) \
+                if np.issubdtype(spec.dtype, np.floating) else np.zeros(spec.shape, spec.dtype)
     return feeds
-
-
-def _load_npy(path: Path, value) -> np.ndarray:
-    if not path.is_file():
-        raise GpuInt8Error(f"input file {path} does not exist")
-    try:
-        array = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise GpuInt8Error(f"input file {path} is not a plain .npy array: {exc}") from None
-    if tuple(array.shape) != tuple(value.shape):
-        raise GpuInt8Error(f"{path} holds shape {list(array.shape)}, input '{value.name}' needs {list(value.shape)}")
-    return array.astype(value.dtype)
 
 
 def _cut(text: str, width: int) -> str:
