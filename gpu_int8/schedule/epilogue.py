@@ -22,6 +22,25 @@ vector has length 1 or C; ``m``/``b``/``slope`` name float32 constants of the st
 ``("mul", k, m, b)``      ``y = y * (float32(in_k) * m[c] + b[c])``  (e.g. squeeze-excite scale)
 ``("round", lo, hi)``     ``y = min(max(rint(y), lo), hi)``, round half to even
 
+Activations, each a float32 expression evaluated left to right as written
+(``exp``/``tanh``/``erf``/``log1p`` are the float32 library functions; their
+last-bit differences between NumPy and OpenCL are within the 1-step tolerance):
+
+``relu``          max(y, 0)
+``clamp``         min(max(y, min), max)
+``hswish``        y * min(max(y + 3, 0), 6) * (1/6)        (1/6 as the float32 constant)
+``hsigmoid``      min(max(y + 3, 0), 6) * (1/6)
+``hard_sigmoid``  min(max(alpha * y + beta, 0), 1)
+``sigmoid``       1 / (1 + exp(-y))
+``swish``         y / (1 + exp(-(beta * y)))
+``tanh``          tanh(y)
+``gelu_erf``      0.5 * y * (1 + erf(y * (1/sqrt(2))))
+``gelu_tanh``     0.5 * y * (1 + tanh(sqrt(2/pi) * (y + 0.044715 * y * y * y)))
+``elu``           y > 0 ? y : alpha * (exp(y) - 1)
+``prelu``         y < 0 ? y * slope[c] : y
+``softplus``      max(y, 0) + log1p(exp(-|y|))
+``mish``          y * tanh(softplus(y))
+
 ``in_k`` is the step's input number ``k`` (an int8 tensor read raw, or a float
 tensor), broadcast NumPy-style to the output.  A step that stores u8/i8 ends
 with ``round``; one that stores f32 stores ``y``.
