@@ -121,6 +121,10 @@ def logical_maps(step: Step, in_shapes: list[tuple], dtype) -> list[tuple[np.nda
         which[gathered] = src
         index[gathered] = v - bases[src]
         maps.append((which, index, fill))
+    contributing = set().union(*(set(np.unique(w[w >= 0]).tolist()) for w, _, _ in maps)) if maps else set()
+    if any(size for size in sizes) and contributing != {k for k, size in enumerate(sizes) if size}:
+        # an input no output element comes from is a parameter (indices, a shape): not a plain move
+        raise NotAGather(f"{step.op_type} reads a tensor input as a parameter")
     _verify(step, op, in_shapes, dtype, maps)
     return maps
 

@@ -1,0 +1,126 @@
+"""Whole plans on OpenCL against the int8 reference executor (small hand-made schedules).
+
+Every tensor of the plan is compared (plans built with ``keep_all`` so no buffer
+is reused): integers must be equal, float tensors equal to float32 rounding.
+Runs on Intel's CPU runtime with both kernel families and on PoCL with the
+portable one.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from gpu_int8.reference.int8_executor import Int8Executor
+from gpu_int8.runtime.plan_executor import PlanExecutor
+from gpu_int8.scheduler.plan import build_plan
+from gpu_int8.scheduler.program_cache import ProgramCache
+from tests.scheduler.schedules import zoo
+
+
+def compare_all(plan, executor, reference_env):
+    """Every tensor the plan stored vs the reference's; returns the names compared."""
+    compared = []
+    for sp in plan.steps:
+        for name in sp.step.outputs:
+            if name not in executor.buffers or name not in reference_env or name.endswith(":1"):
+                continue
+            got, want = executor._read(name), reference_env[name]
+            if np.issubdtype(want.dtype, np.integer):
+                np.testing.assert_array_equal(got, want, err_msg=f"{sp.kernel} step '{sp.step.name}'")
+            else:
+                np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6,
+                                           err_msg=f"{sp.kernel} step '{sp.step.name}'")
+            compared.append(name)
+    return compared
+
+
+def test_zoo_matches_reference(device_family):
+    device, family = device_family
+    schedule = zoo()
+    x = np.random.default_rng(0).standard_normal((2, 3, 17, 19)).astype(np.float32)
+    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
+    plan = build_plan(schedule, device, family, 16, keep_all=True)
+    executor = PlanExecutor(plan)
+    outputs = executor.run({"x": x})
+    compared = compare_all(plan, executor, want)
+    assert len(compared) >= 25
+    reference = Int8Executor(schedule).run({"x": x})
+    for name, value in reference.items():
+        np.testing.assert_allclose(outputs[name], value, rtol=1e-5, atol=1e-6)
+    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    # the paths this schedule exists to exercise
+    assert kernels["sq"] == "host" and kernels["act"] == "eltwise_sigmoid" and kernels["sm"] == "softmax"
+    assert kernels["mm"] == "matmul" and kernels["dc"] == "deconv_direct"
+    assert kernels["c1"] == f"conv_gemm_{family}", "a relu epilogue runs fused in the family kernel"
+    assert kernels["c4"].endswith("+epilogue"), "a residual add runs as an epilogue pass"
+    assert kernels["fc"].startswith("gemm_portable"), "a constant-weight matmul runs on the GEMM kernel"
+    assert plan.memory.arena_bytes > 0 and len(plan.builder.groups) <= 2
+
+
+def test_memory_reuse_and_profile(any_device):
+    schedule = zoo(batch=1)
+    x = np.random.default_rng(3).standard_normal((1, 3, 17, 19)).astype(np.float32)
+    plan = build_plan(schedule, any_device, "portable")
+    assert plan.memory.arena_bytes < plan.memory.naive_bytes  # buffers are shared by liveness
+    executor = PlanExecutor(plan)
+    out = executor.run({"x": x})
+    want = Int8Executor(schedule).run({"x": x})
+    for name in want:
+        np.testing.assert_allclose(out[name], want[name], rtol=1e-5, atol=1e-6)
+    profile = executor.profile()
+    assert [p.name for p in profile] == [s.name for s in schedule.steps]
+    by_name = {p.name: p for p in profile}
+    assert by_name["sq"].where == "host" and by_name["sq"].launches == 0
+    assert by_name["c1"].where == "opencl" and by_name["c1"].seconds > 0 and by_name["c1"].launches == 1
+    assert by_name["c1"].precision == "U8" and by_name["sm"].precision == "FP32"
+    assert all(p.seconds > 0 for p in profile if p.where == "opencl")
+
+
+def test_threads_share_one_plan(any_device):
+    schedule = zoo(batch=1)
+    plan = build_plan(schedule, any_device, "portable")
+    executor = PlanExecutor(plan)
+    rng = np.random.default_rng(5)
+    inputs = [rng.standard_normal((1, 3, 17, 19)).astype(np.float32) for _ in range(6)]
+    reference = Int8Executor(schedule)
+    expected = [reference.run({"x": x}) for x in inputs]
+    results: dict[int, dict] = {}
+
+    def worker(i):
+        results[i] = executor.run({"x": inputs[i]})
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(inputs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, want in enumerate(expected):
+        for name in want:
+            np.testing.assert_allclose(results[i][name], want[name], rtol=1e-5, atol=1e-6)
+
+
+def test_second_build_compiles_nothing(any_device, tmp_path):
+    schedule = zoo(batch=1)
+    first = ProgramCache(tmp_path)
+    build_plan(schedule, any_device, "portable", cache=first)
+    assert first.compiled >= 1
+    second = ProgramCache(tmp_path)  # a new process would start like this
+    plan = build_plan(schedule, any_device, "portable", cache=second)
+    assert second.compiled == 0 and second.loaded == len(plan.builder.groups)
+    x = np.zeros((1, 3, 17, 19), np.float32)
+    out = PlanExecutor(plan).run({"x": x})
+    want = Int8Executor(schedule).run({"x": x})
+    np.testing.assert_allclose(out["sm"], want["sm"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("layout_family", ["portable", "intel"])
+def test_placements_follow_the_family(layout_family):
+    from gpu_int8.scheduler.plan import assign_layouts
+
+    placements = assign_layouts(zoo(), layout_family)
+    expected = {"portable": "nhwc", "intel": "fsv16"}[layout_family]
+    assert placements["c1"].layout == expected  # 4-D int8
+    assert placements["x"].layout == "plain" and placements["a3"].layout == "plain"
