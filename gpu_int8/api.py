@@ -7,6 +7,7 @@ It walks the one-way chain: frontends -> Graph -> lpt -> Schedule -> (scheduler
 from __future__ import annotations
 
 import os
+import warnings
 
 from gpu_int8.config import Config, load_config
 from gpu_int8.frontends import read_model
@@ -36,18 +37,76 @@ def load(path: str | os.PathLike, config: str | os.PathLike | dict | Config | No
     schedule = None
     if cfg.precision == "int8":
         from gpu_int8.lpt import transform
-        from gpu_int8.reference.int8_executor import Int8Executor
 
         schedule = transform(graph)
-        executor = Int8Executor(schedule)
+        executor, device = _int8_executor(schedule, cfg)
     else:
         executor = FloatExecutor(graph)
-    device = DeviceInfo("NumPy reference", "reference", None, cfg.precision,
-                        _reference_reason(cfg))
+        device = DeviceInfo("NumPy reference", "reference", None, cfg.precision,
+                            "precision fp32 runs the float graph on the NumPy reference")
     return Engine(executor, inputs, outputs, device, schedule)
 
 
-def _reference_reason(cfg: Config) -> str:
-    if cfg.device == "reference":
-        return "the config asks for the reference executor"
-    return f"device '{cfg.device}' requested, but OpenCL execution of schedules is not built yet"
+def _int8_executor(schedule, cfg: Config):
+    """A compiled OpenCL plan on the configured device, or the NumPy int8 reference.
+
+    The device comes from :func:`gpu_int8.scheduler.selection.select_device`
+    (``device``/``kernels`` of the config).  When a plan's program does not
+    build, the next choice is tried (the portable family on the same device,
+    then, for ``device: auto``, the other OpenCL devices, then the reference)
+    with a warning naming the kernel and the build log's first error.
+    """
+    from gpu_int8.reference.int8_executor import Int8Executor
+    from gpu_int8.scheduler.selection import select_device
+
+    choice = select_device(cfg.device, cfg.kernels)
+    failures: list[str] = []
+    for cand in _candidates(choice, cfg):
+        try:
+            executor = _compile(schedule, cand, cfg)
+        except Exception as exc:  # noqa: BLE001 - a driver may fail in many ways; the next choice runs
+            msg = _failure_message(cand, exc)
+            warnings.warn(f"{msg}; trying the next choice", RuntimeWarning, stacklevel=3)
+            failures.append(msg)
+            continue
+        reason = cand.reason + (f" (after: {'; '.join(failures)})" if failures else "")
+        return executor, DeviceInfo(cand.device.label(), "opencl", cand.family, "int8", reason)
+    reason = choice.reason if choice.device is None else "no OpenCL plan could be built: " + "; ".join(failures)
+    return Int8Executor(schedule), DeviceInfo("NumPy reference", "reference", None, "int8", reason)
+
+
+def _candidates(choice, cfg: Config) -> list:
+    """The selected device/family, then the fallbacks in order."""
+    from gpu_int8.scheduler.devices import discover_devices
+    from gpu_int8.scheduler.selection import DeviceChoice
+
+    if choice.device is None:
+        return []
+    out = [choice]
+    if choice.family == "intel" and cfg.kernels == "auto":
+        out.append(DeviceChoice(choice.device, "portable", "the Intel family did not build; portable kernels"))
+    if cfg.device == "auto":
+        for d in discover_devices():
+            if d.index != choice.device.index:
+                out.append(DeviceChoice(d, "portable", "fallback device, portable kernels"))
+    return out
+
+
+def _compile(schedule, choice, cfg: Config):
+    from gpu_int8.runtime.cl_backend import CLDevice
+    from gpu_int8.runtime.plan_executor import PlanExecutor
+    from gpu_int8.scheduler.plan import build_plan
+    from gpu_int8.scheduler.program_cache import ProgramCache
+
+    device = CLDevice(choice.device, ProgramCache(cfg.cache_path / "programs"))
+    plan = build_plan(schedule, device, choice.family, choice.subgroup_size)
+    return PlanExecutor(plan)
+
+
+def _failure_message(choice, exc: Exception) -> str:
+    from gpu_int8.scheduler.compile.program import PlanBuildError
+
+    where = f"{choice.family} kernels on {choice.device.label()}"
+    if isinstance(exc, PlanBuildError):
+        return f"kernel '{exc.kernel}' (step '{exc.step}') did not build for {where}: {exc.first_error}"
+    return f"{where} failed: {type(exc).__name__}: {exc}"

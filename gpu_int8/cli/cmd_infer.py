@@ -25,6 +25,8 @@ def add_parser(sub) -> None:
                         "Without -i, seeded random data is used")
     p.add_argument("-o", "--output-dir", help="save every output as <input>_<output>.npy here (never overwrites)")
     p.add_argument("--top-k", type=int, default=5, help="classes to show for a classifier output")
+    p.add_argument("--profile", action="store_true",
+                   help="print per-step timings (kernel, precision, device time) after each inference")
     p.set_defaults(run=run)
 
 
@@ -46,9 +48,24 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{request_name}: inference {ms:.1f} ms")
         for name, array in outputs.items():
             print(f"  {name}: {summarize(array, args.top_k)}")
+        if getattr(args, "profile", False):
+            _print_profile(engine)
         if args.output_dir:
             _save(Path(args.output_dir), request_name, outputs)
     return 0
+
+
+def _print_profile(engine) -> None:
+    steps = engine.profile()
+    if steps is None:
+        print("  profile: not available (the NumPy reference executor runs this model)")
+        return
+    total = sum(s.seconds for s in steps)
+    print(f"  profile: {len(steps)} steps, {total * 1e3:.2f} ms "
+          f"(OpenCL device time; 'host' steps run NumPy between kernels)")
+    print(f"  {'step':40s} {'kind':11s} {'prec':4s} {'where':6s} {'time':>11s}  kernel")
+    for s in steps:
+        print("  " + s.line())
 
 
 def _requests(items: list[str], engine, cfg):

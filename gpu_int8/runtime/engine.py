@@ -76,6 +76,13 @@ class Engine:
         with self._lock:
             return self._executor.run(feeds)
 
+    def profile(self) -> list | None:
+        """Per-step timings of the last inference (kernel, kind, precision, device time), or None
+        when the engine runs a NumPy reference executor."""
+        fn = getattr(self._executor, "profile", None)
+        with self._lock:
+            return fn() if fn is not None else None
+
     def close(self) -> None:
         """Finish queued requests and release the worker thread."""
         if self._pool is not None:
