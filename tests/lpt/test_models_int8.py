@@ -12,9 +12,10 @@ float32 rounding of the epilogue (y * m + b as two roundings, or one fma) alread
 in a million requantized values in the first layers; each flip moves many values of the
 next layer across a rounding boundary, so by the last layer a large share of values differ
 by a step or more (see test_rounding_ties_alone_move_the_output, which measures it).  So
-the int8 outputs of gpu_int8 and of OpenVINO are compared as two int8 implementations: each
-must be as close to the float model as the other (``REL_COSINE``/``REL_TOP1`` below), and
-their mutual agreement is printed for the report rather than held to a fixed 0.999.
+the int8 outputs of gpu_int8 and of OpenVINO are compared as two int8 implementations: ours
+must not be further from the float model than the quantizer's runtime is (a paired comparison
+over the inputs, see ``_not_worse``), and their mutual agreement is printed for the report
+rather than held to a fixed 0.999.
 """
 
 from __future__ import annotations
@@ -44,11 +45,11 @@ FLOAT_LAYERS = {
     "qdq_resnet50": {"Softmax": "no int8 form", "AvgPool": "input is not quantized"},
 }
 #: inputs per model for the accuracy comparison
-INPUTS = {"resnet50": 100, "ppocr_cls": 20, "ppocr_rec": 10, "ppocr_det": 4, "qdq_resnet50": 30}
-#: our int8 may lose at most this much more cosine (mean over inputs) to the float model than the
-#: quantizer's runtime does, and at most this much more top-1 agreement (classifiers)
-REL_COSINE = 0.02
-REL_TOP1 = 0.05
+INPUTS = {"resnet50": 100, "ppocr_cls": 20, "ppocr_rec": 10, "ppocr_det": 6, "qdq_resnet50": 30}
+#: our int8 may be this much further from the float model than the quantizer's runtime, in mean cosine
+#: and in decision agreement, beyond twice the standard error of the paired difference
+COSINE_MARGIN = 0.01
+DECISION_MARGIN = 0.02
 
 
 @functools.lru_cache(maxsize=2)
@@ -117,11 +118,17 @@ def test_int8_is_as_accurate_as_the_quantizers_runtime(name):
           f"\n  gpu_int8 int8 vs float:         {r[:, 1].min():.5f} / {r[:, 1].mean():.5f}; {r[:, 4].mean():.4f}"
           f"\n  {runtime} int8 vs float:{' ' * (15 - len(runtime))}{r[:, 2].min():.5f} / {r[:, 2].mean():.5f}; "
           f"{r[:, 5].mean():.4f}")
-    assert r[:, 1].mean() >= r[:, 2].mean() - REL_COSINE
-    if name in ("resnet50", "qdq_resnet50", "ppocr_cls", "ppocr_rec"):
-        assert r[:, 4].mean() >= r[:, 5].mean() - REL_TOP1
-    else:
-        assert r[:, 4].mean() >= r[:, 5].mean() - 0.005  # share of pixels on the same side of the threshold
+    _not_worse(r[:, 1], r[:, 2], COSINE_MARGIN, "cosine to float")
+    _not_worse(r[:, 4], r[:, 5], DECISION_MARGIN, "decisions equal to float's")
+
+
+def _not_worse(ours: np.ndarray, theirs: np.ndarray, margin: float, what: str) -> None:
+    """Paired over the inputs: ours may trail theirs by ``margin`` plus twice the standard error of
+    the mean difference (the rounding-tie noise of each input)."""
+    diff = ours - theirs
+    stderr = diff.std(ddof=1) / np.sqrt(diff.size) if diff.size > 1 else 0.0
+    assert diff.mean() >= -(margin + 2 * stderr), \
+        f"{what}: ours {ours.mean():.4f} vs theirs {theirs.mean():.4f} (stderr of the difference {stderr:.4f})"
 
 
 def test_rounding_ties_alone_move_the_output(monkeypatch):
