@@ -31,8 +31,9 @@ __kernel void dwconv_intel(__global const uchar *x,      // fsv16 activations
     const int ch0 = ch - lane;                 // the subgroup's first channel
     const int blk = ch0 / 16;
     const int sub0 = ch0 % 16;                 // 0, or 8 for the second half-block when SG == 8
-    const int ow0 = get_global_id(1) * TW;
-    const int row = get_global_id(2);
+    // group ids (local size 1 in dims 1 and 2): the compiler then knows these are uniform
+    const int ow0 = get_group_id(1) * TW;
+    const int row = get_group_id(2);
     const int n = row / OH;
     const int oh = row - n * OH;
     if (ow0 >= OW)

@@ -245,6 +245,8 @@ class ConvKernel:
         if sg not in info.subgroup_sizes:
             raise ValueError(f"subgroup size {sg} not supported by {info.label()}")
         self.subgroup_size = sg
+        if local_size is not None and (local_size[0] % sg or any(d != 1 for d in local_size[1:])):
+            raise ValueError(f"Intel-family local size must be (k*{sg}, 1[, 1]), got {local_size}")
         opts = [info.cl_std_option if info.opencl_c_major >= 2 else "-cl-std=CL2.0"]
         pad_word = np.frombuffer(np.repeat(pad.view(np.uint8), 4).tobytes(), np.uint32)[0]
         defines.update(SG=sg, ACT_IS_SIGNED=int(self.act_dtype == np.int8))
