@@ -160,3 +160,38 @@ def test_portable_tile_and_local_size_variants(any_device):
         y = run_conv(any_device, "portable", geom, x, w, comp, ones, 0 * ones, act=np.uint8, out="i32",
                      pad_value=pad_value, tile=tile, local_size=local)
         np.testing.assert_array_equal(y, ref, err_msg=f"tile {tile} local {local}")
+
+
+def random_geometry(rng: np.random.Generator) -> ConvGeometry:
+    """A random convolution: odd channels, stride 1/2, padding, dilation, groups or depthwise, batch."""
+    kind = rng.choice(["dense", "grouped", "depthwise"])
+    groups = 1 if kind == "dense" else int(rng.integers(2, 5))
+    cin_g = 1 if kind == "depthwise" else int(rng.integers(1, 24))
+    cout_g = 1 if kind == "depthwise" else int(rng.integers(1, 40))
+    if kind == "depthwise":
+        groups = int(rng.integers(3, 40))
+    kh, kw = (int(v) for v in rng.choice([1, 3, 5], 2))
+    stride = tuple(int(v) for v in rng.integers(1, 3, 2))
+    dilation = tuple(int(v) for v in rng.integers(1, 3, 2))
+    pads_begin = tuple(int(v) for v in rng.integers(0, 3, 2))
+    pads_end = tuple(int(v) for v in rng.integers(0, 3, 2))
+    h = int(rng.integers((kh - 1) * dilation[0] + 1, 14))
+    w = int(rng.integers((kw - 1) * dilation[1] + 1, 14))
+    return ConvGeometry(int(rng.integers(1, 4)), cin_g * groups, h, w, cout_g * groups, kh, kw, stride, pads_begin,
+                        pads_end, dilation, groups)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_conv_random_shapes(device_family, seed):
+    dev, family = device_family
+    rng = np.random.default_rng(1000 + seed)
+    geom = random_geometry(rng)
+    act = np.uint8 if seed % 2 else np.int8
+    x, w, comp, pad_value = _data(geom, act, seed=seed)
+    acc = _reference_acc(geom, x, w, comp, pad_value)
+    ones = np.ones(geom.cout, np.float32)
+    y = run_conv(dev, family, geom, x, w, comp, ones, 0 * ones, act=act, out="i32", pad_value=pad_value)
+    np.testing.assert_array_equal(y, acc, err_msg=str(geom))
+    m, b = _requant_params(acc, "u8", seed=seed)
+    y = run_conv(dev, family, geom, x, w, comp, m, b, act=act, out="u8", pad_value=pad_value)
+    assert_requantized(y, requant(acc, m, b, 0, 255, np.uint8), str(geom))
