@@ -6,30 +6,46 @@ loader reads its vendor list once per process).
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import pytest
 
+from gpu_int8.scheduler.devices import discover_devices
 from gpu_int8.scheduler.runtimes import register_runtimes
 
 register_runtimes()
 
+
+def _pocl_runtimes() -> dict:
+    """One entry per installed PoCL (pip's 3.0 and Debian's 3.1 may both be there), by version."""
+    found = {}
+    for d in discover_devices():
+        if d.is_pocl:
+            m = re.search(r"PoCL (\S+)", d.platform_version)
+            found[f"pocl-{m.group(1) if m else d.index}"] = (d.platform_version,
+                                                            lambda x, v=d.platform_version: x.platform_version == v)
+    return found or {"pocl": ("PoCL (pip: pocl-binary-distribution, or Debian: pocl-opencl-icd)",
+                              lambda d: d.is_pocl)}
+
+
 RUNTIMES = {
     "intel-cpu": ("Intel CPU OpenCL runtime (pip: intel-opencl-rt, intel-cmplr-lib-rt)",
                   lambda d: d.is_intel_cpu_runtime),
-    "pocl": ("PoCL (pip: pocl-binary-distribution, or Debian: pocl-opencl-icd)", lambda d: d.is_pocl),
+    **_pocl_runtimes(),
 }
 #: (runtime, kernel family) pairs the kernel tests run on
-COMBOS = [("intel-cpu", "intel"), ("intel-cpu", "portable"), ("pocl", "portable")]
+COMBOS = [("intel-cpu", "intel"), ("intel-cpu", "portable")] + [(r, "portable") for r in RUNTIMES if r != "intel-cpu"]
 
 _DEVICES: dict[str, object] = {}
 
 
 def cl_device_for(runtime: str):
     """A CLDevice on ``runtime`` (cached per session), or pytest.skip saying what is missing."""
+    if runtime == "pocl":  # any PoCL, for tests that need one
+        runtime = next(r for r in RUNTIMES if r.startswith("pocl"))
     if runtime not in _DEVICES:
         from gpu_int8.runtime.cl_backend import CLDevice
-        from gpu_int8.scheduler.devices import discover_devices
 
         what, match = RUNTIMES[runtime]
         found = [d for d in discover_devices() if match(d)]

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 _PROBE = """
 import json
 from gpu_int8.scheduler.devices import discover_devices
-print(json.dumps([[d.platform_name, d.name, d.supports_intel_family, list(d.subgroup_sizes)]
+print(json.dumps([[d.platform_name, d.name, d.supports_intel_family, list(d.subgroup_sizes), d.platform_version]
                   for d in discover_devices()]))
 """
 
@@ -36,7 +36,8 @@ def test_runtimes_found_without_environment_variables(tmp_path):
                          timeout=120, check=True).stdout
     devices = json.loads(out.strip().splitlines()[-1])
     platforms = [d[0] for d in devices]
-    assert len(platforms) == len(set(platforms)), f"a platform is listed twice: {platforms}"
+    versions = [(d[0], d[4]) for d in devices]
+    assert len(versions) == len(set(versions)), f"a platform is listed twice: {versions}"
     if intel_cpu_runtime_library() is None:
         pytest.skip("Intel CPU runtime (intel-opencl-rt) not installed")
     intel = [d for d in devices if "Intel" in d[0]]
