@@ -95,8 +95,10 @@ class CLProgram:
     """One kernel of a built program; calling it enqueues a launch."""
 
     def __init__(self, device: CLDevice, program, name: str):
+        import pyopencl as cl
+
         self.device, self.name = device, name
-        self.kernel = getattr(program, name)
+        self.kernel = cl.Kernel(program, name)  # its own kernel object: arguments are per instance
 
     def __call__(self, *args, global_size: tuple[int, ...], local_size: tuple[int, ...] | None = None,
                  wait: bool = False) -> LaunchResult:

@@ -210,3 +210,23 @@ def test_devices_command_bad_spec_exits_2():
     proc = subprocess.run([sys.executable, "-m", "gpu_int8", "devices", "--device", "no-such-device"], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "no OpenCL device matches 'no-such-device'" in proc.stdout
+
+
+# -- the backend ----------------------------------------------------------------------------------
+
+def test_backend_allocator_program_and_profiling(any_device):
+    import numpy as np
+
+    alloc = any_device.allocator
+    x = np.arange(40, dtype=np.float32).reshape(2, 20)
+    buf = alloc.from_numpy(x)
+    np.testing.assert_array_equal(alloc.to_numpy(buf, x.shape, np.float32), x)
+    out = alloc.alloc(x.nbytes)
+    prog = any_device.program("softmax.cl", "softmax", {"L": 20}, ["-cl-std=CL1.2"])
+    again = any_device.program("softmax.cl", "softmax", {"L": 20}, ["-cl-std=CL1.2"])
+    assert again.kernel.program.int_ptr == prog.kernel.program.int_ptr  # built once per device
+    launch = prog(buf, out, np.int32(2), global_size=(3,), local_size=(2,))  # rounded up to (4,)
+    assert launch.seconds() > 0
+    y = alloc.to_numpy(out, x.shape, np.float32)
+    np.testing.assert_allclose(y.sum(axis=1), 1, rtol=1e-6)
+    assert y[0, -1] > y[0, 0]
