@@ -20,14 +20,17 @@ __kernel void deconv_direct(__global Y_T *y, __global const X_T *x, __global con
     const int g = c / COUT_G;
     const int cg = c - g * COUT_G;
     int acc = 0;
-    for (int kh = 0; kh < KH; ++kh) {
+    // only taps with kh == (oh + PH) mod SH can land on oh (undilated kernels)
+    const int kh0 = DH == 1 ? (oh + PH) % SH : 0, kh_step = DH == 1 ? SH : 1;
+    const int kw0 = DW == 1 ? (ow + PW) % SW : 0, kw_step = DW == 1 ? SW : 1;
+    for (int kh = kh0; kh < KH; kh += kh_step) {
         const int th = oh + PH - kh * DH;
         if (th < 0 || th % SH)
             continue;
         const int ih = th / SH;
         if (ih >= IH)
             continue;
-        for (int kw = 0; kw < KW; ++kw) {
+        for (int kw = kw0; kw < KW; kw += kw_step) {
             const int tw = ow + PW - kw * DW;
             if (tw < 0 || tw % SW)
                 continue;

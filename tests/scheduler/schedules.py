@@ -121,8 +121,10 @@ class ScheduleBuilder:
                    [("affine", "m", "b"), ("round", *INT_RANGES[dtype])], axis=1)
         return name
 
-    def matmul(self, a, name, n_out=None, b=None, out_f32=True, transpose_b=False) -> str:
+    def matmul(self, a, name, n_out=None, b=None, out_f32=True, transpose_b=False, transpose_a=False) -> str:
         shape = self.shape(a)
+        if transpose_a:
+            shape = shape[:-2] + (shape[-1], shape[-2])
         k = shape[-1]
         consts = {"m": self.vec(1, 0.005, 0.01), "b": self.vec(1, -1, 1)}
         inputs = [a]
@@ -137,7 +139,7 @@ class ScheduleBuilder:
         out_shape = tuple(shape[:-1]) + (n_out,)
         program = [("affine", "m", "b")] + ([] if out_f32 else [("round", -128, 127)])
         self._tensor(name, out_shape, "f32" if out_f32 else "i8")
-        self._step(name, "matmul", inputs, [name], {"transpose_a": False, "transpose_b": transpose_b}, consts,
+        self._step(name, "matmul", inputs, [name], {"transpose_a": transpose_a, "transpose_b": transpose_b}, consts,
                    program, axis=len(out_shape) - 1 if b is None else None)
         return name
 
@@ -214,9 +216,11 @@ def zoo(batch: int = 2) -> Schedule:
               [np.array([batch * 10, 11, 8], i64)])[0]
     b3 = s.op("move", "Transpose", [a3], "b3", [(batch * 10, 8, 11)], "u8", {}, [np.array([0, 2, 1], i64)])[0]
     mm = s.matmul(a3, "mm", b=b3, out_f32=False)                                       # int8 x int8 batched
+    mt = s.matmul(b3, "mt", n_out=6, out_f32=False, transpose_a=True)                # A^T copy, then GEMM
+    d3 = s.deconv(rq2, "d3", 4, k=3, stride=2)                                         # overlapping taps: direct
     fl = s.dequantize(ap2, "fl")
     sq = s.op("float", "Sqrt", [fl], "sq", [s.shape(fl)], "f32")[0]                    # no kernel: host
     ab = s.op("float", "Abs", [fl], "ab", [s.shape(fl)], "f32")[0]
     act = s.op("float", "Sigmoid", [ab], "act", [s.shape(fl)], "f32")[0]               # float activation kernel
-    s.outputs = [sm, mm, sq, act, rq2]
+    s.outputs = [sm, mm, sq, act, rq2, mt, d3]
     return s.build()

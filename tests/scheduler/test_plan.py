@@ -53,7 +53,9 @@ def test_zoo_matches_reference(device_family):
     kernels = {sp.step.name: sp.kernel for sp in plan.steps}
     # the paths this schedule exists to exercise
     assert kernels["sq"] == "host" and kernels["act"] == "eltwise_sigmoid" and kernels["sm"] == "softmax"
-    assert kernels["mm"] == "matmul" and kernels["dc"] == "deconv_direct"
+    assert kernels["mm"] == "matmul" and kernels["d3"] == "deconv_direct"
+    assert kernels["dc"] == f"conv_gemm_{family}+epilogue", "stride == kernel: a 1x1 GEMM, then a gather"
+    assert kernels["mt"] == "transpose+gemm_portable"
     assert kernels["c1"] == f"conv_gemm_{family}", "a relu epilogue runs fused in the family kernel"
     assert kernels["c4"].endswith("+epilogue"), "a residual add runs as an epilogue pass"
     assert kernels["fc"].startswith("gemm_portable"), "a constant-weight matmul runs on the GEMM kernel"

@@ -31,16 +31,30 @@ FAMILY_LAYOUT = {"portable": "nhwc", "intel": "fsv16"}
 
 
 class RecordingDevice:
-    """A CLDevice stand-in whose ``program`` records into the plan's ProgramBuilder (one batched build)."""
+    """A CLDevice stand-in for host-side kernel classes: ``program`` records into the plan's
+    ProgramBuilder (one batched build), uploads count toward the plan's constant bytes."""
 
-    def __init__(self, device, builder):
-        self._device, self._builder = device, builder
+    def __init__(self, ctx: CompileContext):
+        self._ctx = ctx
+        self.allocator = _CountingAllocator(ctx)
 
     def __getattr__(self, name):
-        return getattr(self._device, name)
+        return getattr(self._ctx.device, name)
 
     def program(self, source_file, kernel_name, defines=None, options=None):
-        return self._builder.program(source_file, kernel_name, defines, options)
+        return self._ctx.builder.program(source_file, kernel_name, defines, options)
+
+
+class _CountingAllocator:
+    def __init__(self, ctx: CompileContext):
+        self._ctx = ctx
+
+    def from_numpy(self, array):
+        self._ctx.const_bytes += max(np.asarray(array).nbytes, 1)
+        return self._ctx.device.allocator.from_numpy(array)
+
+    def __getattr__(self, name):
+        return getattr(self._ctx.device.allocator, name)
 
 
 def has_kernel(source_file: str, kernel_name: str) -> bool:
@@ -70,20 +84,21 @@ def family_launches(ctx: CompileContext, step: Step, family: str, geom: ConvGeom
         return None
     cout = geom.cout
     comp = per_channel(step.consts.get("comp", np.zeros(1, np.int32)), cout, np.int32)
+    stored_alike = y_p.layout == x_p.layout  # else the kernel writes int32 in its layout, the pass converts
     canon = canonical_requant(step.epilogue, step.consts) if y_p.dtype in ("u8", "i8") else None
-    if canon is not None and len(step.inputs) == 1:
+    if canon is not None and len(step.inputs) == 1 and stored_alike:
         m, b, lo, hi = canon
         mode, target = y_p.dtype, y_name
-    elif y_p.dtype == "f32" and len(step.epilogue) == 1 and step.epilogue[0][0] == "affine":
+    elif y_p.dtype == "f32" and len(step.epilogue) == 1 and step.epilogue[0][0] == "affine" and stored_alike:
         m, b = (step.consts[k] for k in step.epilogue[0][1:])
         lo = hi = None
         mode, target = "f32", y_name
     else:
         m, b, lo, hi = np.ones(1), np.zeros(1), None, None
         mode = "i32"
-        target = ctx.add_scratch(f"{step.name}/acc", Placement(y_p.shape, "i32", y_p.layout))
+        target = ctx.add_scratch(f"{step.name}/acc", Placement(y_p.shape, "i32", x_p.layout))
     try:
-        kernel = ConvKernel(RecordingDevice(ctx.device, ctx.builder), family, geom, weights, comp,
+        kernel = ConvKernel(RecordingDevice(ctx), family, geom, weights, comp,
                             per_channel(m, cout, np.float32), per_channel(b, cout, np.float32),
                             act_dtype=x_p.np_dtype, out=mode, lo=lo, hi=hi, pad_value=pad_value,
                             subgroup_size=ctx.subgroup_size or 16)
@@ -116,8 +131,7 @@ def compile_conv(ctx: CompileContext, step: Step) -> StepPlan | None:
         geom = None
     flat_w = w.reshape(groups * og, cg, kh, kw).astype(np.int8)
     if (geom is not None and ctx.family in FAMILY_LAYOUT and (geom.oh, geom.ow) == tuple(y_p.shape[2:])
-            and x_p.layout == y_p.layout == FAMILY_LAYOUT[ctx.family]
-            and all(ctx.placement(t).shape == y_p.shape for t in step.inputs[1:])):
+            and x_p.layout == FAMILY_LAYOUT[ctx.family]):
         found = family_launches(ctx, step, ctx.family, geom, flat_w, x_name, x_p, y_name, y_p, int(a["pad_value"]))
         if found is not None:
             return StepPlan(step, found[0], "opencl", found[1])
@@ -167,6 +181,50 @@ def direct_conv(ctx: CompileContext, step: Step, flat_w: np.ndarray) -> StepPlan
     return StepPlan(step, "conv_direct", "opencl", [launch])
 
 
+def deconv_as_gemm(ctx: CompileContext, step: Step, w: np.ndarray) -> StepPlan | None:
+    """A transposed convolution whose kernel equals its stride (no overlapping taps) is a 1x1
+    convolution to ``Cout * KH * KW`` channels, each output pixel reading one of them: the family
+    kernel stores that int32 accumulator, the epilogue pass gathers from it."""
+    x_name, y_name = step.inputs[0], step.outputs[0]
+    x_p, y_p = ctx.placement(x_name), ctx.placement(y_name)
+    a = step.attrs
+    groups, cin, cout, kh, kw = w.shape
+    sh, sw = a["strides"]
+    n, _, h, wd = x_p.shape
+    ph, pw = a["pads_begin"]
+    if (groups != 1 or (kh, kw) != (sh, sw) or any(d != 1 for d in a["dilations"]) or ctx.family not in FAMILY_LAYOUT
+            or x_p.layout != FAMILY_LAYOUT[ctx.family] or any(a.get("output_padding", [0, 0]))
+            or y_p.shape[2] + ph + a["pads_end"][0] != h * sh or y_p.shape[3] + pw + a["pads_end"][1] != wd * sw):
+        return None
+    taps = kh * kw
+    geom = ConvGeometry(n, cin, h, wd, cout * taps)
+    source, kname = family_kernel_name(ctx.family, geom)
+    if not has_kernel(source, kname):
+        return None
+    flat = np.ascontiguousarray(w[0].transpose(1, 2, 3, 0).reshape(cout * taps, cin, 1, 1))
+    comp = np.repeat(per_channel(step.consts.get("comp", np.zeros(1, np.int32)), cout, np.int32), taps)
+    acc = ctx.add_scratch(f"{step.name}/acc", Placement((n, cout * taps, h, wd), "i32", x_p.layout))
+    try:
+        kernel = ConvKernel(RecordingDevice(ctx), ctx.family, geom, flat, comp, np.ones(cout * taps, np.float32),
+                            np.zeros(cout * taps, np.float32), act_dtype=x_p.np_dtype, out="i32",
+                            subgroup_size=ctx.subgroup_size or 16)
+    except (OSError, KeyError, ValueError):
+        ctx.scratch.pop(acc, None)
+        ctx.placements.pop(acc, None)
+        return None
+
+    def gather(names):  # output (n, c, oh, ow) reads channel c*taps + tap of pixel ((oh+ph)/sh, (ow+pw)/sw)
+        nn, c, oh, ow = names
+        return [nn, f"{c}*{taps} + (({oh}+{ph})%{sh})*{kw} + (({ow}+{pw})%{sw})", f"(({oh}+{ph})/{sh})",
+                f"(({ow}+{pw})/{sw})"]
+
+    code = step_epilogue(step, y_p)
+    operands = {k: (step.inputs[k], ctx.placement(step.inputs[k])) for k in code.inputs}
+    epilogue = epilogue_launch(ctx, "epilogue", code, (acc, ctx.placement(acc)), operands, (y_name, y_p), step.axis,
+                               start_coords=gather)
+    return StepPlan(step, f"{kname}+epilogue", "opencl", [CallLaunch(kernel, [x_name, acc], kname), epilogue])
+
+
 def compile_deconv(ctx: CompileContext, step: Step) -> StepPlan | None:
     x_name, y_name = step.inputs[0], step.outputs[0]
     x_p, y_p = ctx.placement(x_name), ctx.placement(y_name)
@@ -174,6 +232,9 @@ def compile_deconv(ctx: CompileContext, step: Step) -> StepPlan | None:
         return None
     a = step.attrs
     w = np.asarray(step.consts["w"]).astype(np.int8)  # [G, Ci_g, Co_g, KH, KW]
+    fast = deconv_as_gemm(ctx, step, w)
+    if fast is not None:
+        return fast
     groups, cin_g, cout_g, kh, kw = w.shape
     comp_expr, comp_buf = _comp_expr(step, ctx)
     epi, code, extra = _epilogue_defines(ctx, step, y_p)

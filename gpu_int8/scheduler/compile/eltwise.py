@@ -22,18 +22,30 @@ def coords_macro(out: Placement) -> tuple[str, str, list[str]]:
     return " ".join(stmts) or "(void)0;", pad or "0", names
 
 
+def _offset(p: Placement, names: list[str], out: Placement) -> str:
+    """Offset of operand ``p`` at the output's coordinates: the output's own index when stored alike."""
+    if p.shape == out.shape and p.layout == out.layout:
+        return "i"
+    return p.offset(names, out.shape)
+
+
 def epilogue_launch(ctx: CompileContext, name: str, code: EpilogueCode, start: tuple[str, Placement],
                     operands: dict[int, tuple[str, Placement]], out: tuple[str, Placement],
-                    axis: int | None) -> Launch:
-    """A launch computing ``out = store(EPI(float(start)))`` elementwise (start and operands broadcast)."""
+                    axis: int | None, start_coords=None) -> Launch:
+    """A launch computing ``out = store(EPI(float(start)))`` elementwise (start and operands broadcast).
+
+    ``start_coords(names)``, when given, maps the output's coordinate names to the C
+    expressions of the start tensor's coordinates (a gather instead of a broadcast).
+    """
     out_name, out_p = out
     body, skip, names = coords_macro(out_p)
     start_name, start_p = start
-    values = {k: f"(float)in{k}[{p.offset(names, out_p.shape)}]" for k, (_, p) in operands.items()}
+    src_off = start_p.offset(start_coords(names)) if start_coords else _offset(start_p, names, out_p)
+    values = {k: f"(float)in{k}[{_offset(p, names, out_p)}]" for k, (_, p) in operands.items()}
     channel = names[axis] if axis is not None else "0"
     defines = {
         "OUT_T": out_p.cl_type, "SRC_T": start_p.cl_type, "COUNT": out_p.physical_size,
-        "COORDS(IDX)": body, "SKIP": f"({skip})", "SRC_OFF": start_p.offset(names, out_p.shape),
+        "COORDS(IDX)": body, "SKIP": f"({skip})", "SRC_OFF": src_off,
         "EPI(y)": code.call("y", channel, "k", values), "STORE(y)": store_expr(out_p.dtype, "y"),
         "EXTRA_ARGS": extra_args(code, {k: p for k, (_, p) in operands.items()}),
     }

@@ -13,7 +13,9 @@ from gpu_int8.scheduler.compile.context import CompileContext, extra_args, globa
 from gpu_int8.scheduler.compile.conv import family_launches
 from gpu_int8.scheduler.compile.eltwise import coords_macro
 from gpu_int8.scheduler.compile.indexing import Placement
+from gpu_int8.scheduler.compile.move import move_kernels
 from gpu_int8.scheduler.conv_kernels import ConvGeometry
+from gpu_int8.scheduler.move_maps import box_of
 from gpu_int8.scheduler.program_cache import kernel_source
 
 
@@ -25,17 +27,37 @@ def compile_matmul(ctx: CompileContext, step: Step) -> StepPlan | None:
     b_shape = np.asarray(step.consts["w"]).shape if const_w else ctx.placement(step.inputs[1]).shape
     if len(a_p.shape) < 2 or len(b_shape) < 2 or a_p.dtype not in ("u8", "i8"):
         return None
-    if const_w and len(b_shape) == 2 and not ta and a_p.layout == y_p.layout == "plain" \
+    if const_w and len(b_shape) == 2 and a_p.layout == y_p.layout == "plain" \
             and step.axis in (None, len(y_p.shape) - 1):
         w = np.asarray(step.consts["w"]).astype(np.int8)
         w_nk = w if tb else w.T  # [N, K]
+        before = []
+        if ta:  # the GEMM reads rows of A: copy A^T first
+            a_name, a_p, before = transposed_copy(ctx, step, a_name, a_p)
         m = int(np.prod(a_p.shape[:-1]))
         geom = ConvGeometry.matmul(m, w_nk.shape[1], w_nk.shape[0])
         found = family_launches(ctx, step, "portable", geom, np.ascontiguousarray(w_nk)[:, :, None, None],
                                 a_name, a_p, y_name, y_p)
         if found is not None:
-            return StepPlan(step, found[0].replace("conv_gemm", "gemm"), "opencl", found[1])
+            label = ("transpose+" if ta else "") + found[0].replace("conv_gemm", "gemm")
+            return StepPlan(step, label, "opencl", before + found[1])
+        ctx.scratch.pop(a_name, None)
+        a_name, a_p = step.inputs[0], ctx.placement(step.inputs[0])
     return generic_matmul(ctx, step, const_w, b_shape, ta, tb)
+
+
+def transposed_copy(ctx: CompileContext, step: Step, a_name: str, a_p: Placement) -> tuple[str, Placement, list]:
+    """A plan-internal copy of ``a`` with its last two axes swapped, and the launch making it."""
+    shape = a_p.shape[:-2] + (a_p.shape[-1], a_p.shape[-2])
+    index = np.swapaxes(np.arange(a_p.size, dtype=np.int64).reshape(a_p.shape), -1, -2).reshape(-1)
+    box = box_of(index, shape)
+    t_p = Placement(shape, a_p.dtype)
+    t_name = ctx.add_scratch(f"{step.name}/a_t", t_p)
+    kernels = move_kernels(ctx, a_p.np_dtype.itemsize)
+    gsize, lsize = global_1d(box.size, 256)
+    launch = Launch(kernels["copy_box"], [("t", t_name), ("t", a_name), ("b", ctx.const(box.descriptor()))],
+                    gsize, lsize, "copy_box")
+    return t_name, t_p, [launch]
 
 
 def generic_matmul(ctx: CompileContext, step: Step, const_w: bool, b_shape, ta: bool, tb: bool) -> StepPlan:

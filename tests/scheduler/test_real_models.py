@@ -1,0 +1,77 @@
+"""Real models on OpenCL against the int8 reference executor, tensor by tensor.
+
+NNCF's FakeQuantize IR of ResNet-50 and PP-OCRv4 det/rec/cls, and ONNX Runtime's
+QDQ ResNet-50, each on a real input, on Intel's CPU runtime (both kernel
+families) and PoCL (portable).  Every tensor a plan stores is compared with
+the reference's (plans built with ``keep_all``): integer tensors equal, except
+that a requantized value may differ by 1 on at most 0.1% of a tensor's
+elements (transcendental activations); float tensors (the final Softmax, float
+layers) to float32 summation-order error.  Only float layers may run on the host.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+from gpu_int8.api import load_graph
+from gpu_int8.lpt import transform
+from gpu_int8.reference.int8_executor import Int8Executor
+from gpu_int8.runtime.plan_executor import PlanExecutor
+from gpu_int8.scheduler.plan import build_plan
+
+pytestmark = pytest.mark.slow
+
+MODELS = ["ppocr_cls", "resnet50", "qdq_resnet50", "ppocr_rec", "ppocr_det"]
+
+
+@functools.lru_cache(maxsize=2)
+def model(name: str):
+    from tests import fixtures
+
+    path = fixtures.qdq_resnet50() if name == "qdq_resnet50" else fixtures.nncf_ir(name)
+    graph = load_graph(path)
+    schedule = transform(graph)
+    x = fixtures.real_inputs("resnet50" if name == "qdq_resnet50" else name, 1)[0]
+    feeds = {graph.inputs[0]: x}
+    return schedule, feeds, Int8Executor(schedule).run(feeds, keep_all=True)
+
+
+def check_tensor(label: str, got: np.ndarray, want: np.ndarray) -> int:
+    """Assert the contract; returns how many elements differ."""
+    assert got.shape == want.shape, label
+    if np.issubdtype(want.dtype, np.integer):
+        diff = np.abs(got.astype(np.int64) - want.astype(np.int64))
+        assert diff.max(initial=0) <= 1, f"{label}: differs by up to {diff.max()}"
+        assert np.mean(diff > 0) <= 0.001, f"{label}: {np.mean(diff > 0):.3%} of the values differ by 1"
+        return int(np.count_nonzero(diff))
+    scale = float(np.abs(want).max(initial=0)) or 1.0
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * scale, err_msg=label)
+    return 0
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_real_model_on_opencl(name, device_family):
+    device, family = device_family
+    schedule, feeds, want = model(name)
+    plan = build_plan(schedule, device, family, 16, keep_all=True)
+    executor = PlanExecutor(plan)
+    outputs = executor.run(feeds)
+    differing, compared = 0, 0
+    for sp in plan.steps:
+        outs = sp.step.outputs[:1] if sp.step.op_type == "MaxPool" else sp.step.outputs  # indices unused
+        for tensor in outs:
+            if tensor in executor.buffers and tensor in want:
+                differing += check_tensor(f"{sp.kernel} step '{sp.step.name}' ({tensor})", executor._read(tensor),
+                                          want[tensor])
+                compared += 1
+    assert compared >= len(schedule.steps) - 2
+    reference = Int8Executor(schedule).run(feeds)
+    for tensor, value in reference.items():
+        check_tensor(f"output {tensor}", outputs[tensor], value)
+    for sp in plan.host_steps:
+        assert sp.step.kind == "float", f"int8 step {sp.step.name} ({sp.step.kind}) ran on the host"
+    print(f"{name} {family} on {device.info.label()}: {compared} tensors, {differing} values off by one; "
+          f"{plan.summary()}")
