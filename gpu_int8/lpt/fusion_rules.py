@@ -15,7 +15,7 @@ POOL_OPS = ("AvgPool", "ReduceMean")
 #: ops that run on stored integers unchanged (dequantization moved past them)
 MOVE_OPS = ("MaxPool", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Split", "VariadicSplit", "StridedSlice",
             "Slice", "Gather", "Interpolate", "Pad", "DepthToSpace", "SpaceToDepth", "ShuffleChannels", "Broadcast",
-            "Tile", "Identity", "Concat")
+            "Tile", "Identity", "Concat", "ReduceMax", "ReduceMin")
 AFFINE_OPS = ("Multiply", "Add", "Subtract", "Divide")
 
 #: why an op with no int8 form stays in float

@@ -2,7 +2,7 @@
 on the stored integers (OpenVINO LPT's MoveDequantizationAfter for MaxPool,
 Reshape, Transpose, Squeeze/Unsqueeze, Pad, Split/VariadicSplit, StridedSlice,
 Slice, Gather, Interpolate nearest, DepthToSpace, SpaceToDepth, ShuffleChannels,
-Broadcast, Tile).
+Broadcast, Tile, ReduceMax/ReduceMin).
 
     op(Multiply(Subtract(Convert(q), zp), s))  ->  Multiply(Subtract(Convert(op(q)), zp'), s')
 
@@ -113,6 +113,21 @@ def _split(g, node, p, dtype):
     return p if axis != p.axis else f"{node.op_type} cuts the per-channel axis"
 
 
+def _reduce_extreme(g, node, p, dtype):
+    """ReduceMax/ReduceMin: max(s * (q - zp)) = s * (max(q) - zp) for s > 0; the per-channel axis
+    must survive the reduction."""
+    if not np.all(p.scale > 0):
+        return f"{node.op_type} on a negative dequantization scale"
+    if p.per_tensor:
+        return p
+    rank = len(g.shape(node.inputs[0]))
+    axes = {int(a) % rank for a in np.asarray(g.const(node.inputs[1])).reshape(-1)}
+    if p.axis in axes:
+        return f"{node.op_type} reduces the per-channel axis"
+    keep = bool(node.attrs.get("keep_dims", False))
+    return p.moved(p.axis if keep else p.axis - sum(1 for a in axes if a < p.axis))
+
+
 def _interpolate(g, node, p, dtype):
     if str(node.attrs.get("mode", "")).lower() != "nearest":
         return "Interpolate other than nearest computes new values"
@@ -148,6 +163,7 @@ RULES = {
     "Pad": _pad,
     "DepthToSpace": _per_tensor_only, "SpaceToDepth": _per_tensor_only, "ShuffleChannels": _per_tensor_only,
     "Broadcast": _per_tensor_only, "Tile": _per_tensor_only,
+    "ReduceMax": _reduce_extreme, "ReduceMin": _reduce_extreme,
     "Identity": _same,
 }
 

@@ -153,3 +153,14 @@ def test_track_axis_through_reshapes():
     assert track_axis((1, 4, 6, 6), (4, 36), 1) == 0
     assert track_axis((1, 4, 6, 6), (1, 1, 4, 36), 1) == 2
     assert track_axis((1, 4, 6, 6), (1, 2, 2, 36), 1) is None
+
+
+def test_reduce_max_keeps_a_per_channel_axis_it_does_not_reduce():
+    before = (Net().input("u8", SHAPE).dequantize(sub=[1, 2, 3, 4], mul=[0.1, 0.2, 0.3, 0.4])
+              .op("ReduceMax", np.array([2, 3]), keep_dims=False).build())
+    net = Net().input("u8", SHAPE).op("ReduceMax", np.array([2, 3]), keep_dims=False)
+    net.op("Convert", destination_type="f32").op("Subtract", np.array([[1, 2, 3, 4]], np.float32))
+    expected = net.op("Multiply", np.array([[0.1, 0.2, 0.3, 0.4]], np.float32)).build()
+    _check(before, expected)
+    _unchanged(Net().input("u8", SHAPE).dequantize(mul=[0.1, 0.2, 0.3, 0.4])
+               .op("ReduceMax", np.array([1]), keep_dims=True).build(), "reduces the per-channel axis")
