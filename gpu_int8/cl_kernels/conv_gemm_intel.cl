@@ -19,7 +19,8 @@
 //   global = (G * COUT_BLOCKS * SG, ceil(M/TP)), local = (SG, 1)
 //
 // Build-time macros: ACT_T, OUT_T, OUT_MODE, geometry (IH IW C OH OW KH KW SH SW PH PW DH DW
-// CIN_G COUT_G COUT), SG, TP, CIN4, K4PAD, COUT_BLOCKS, DOT_MODE, BYTE_GATHER.
+// CIN_G COUT_G COUT), SG, TP, CIN4, K4PAD, COUT_BLOCKS, DOT_MODE, BYTE_GATHER, PADDED (0 when
+// the convolution has no padding: the bounds tests go away).
 
 #include "requant.cl"
 
@@ -31,6 +32,9 @@
 #endif
 #ifndef BYTE_GATHER
 #define BYTE_GATHER 0
+#endif
+#ifndef PADDED
+#define PADDED 1
 #endif
 
 #define C16 ((C + 15) / 16)
@@ -64,23 +68,19 @@ inline int dot4_acc(int acc, uint a, uint w) {
 #endif
 }
 
-// The packed word of channels c..c+3 at pixel (n, ih, iw) of an fsv16 tensor.
-inline uint load_word(__global const uchar *x, int n, int c, int ih, int iw) {
-    // 32-bit offsets: 64-bit per-lane addresses cost registers (tensors stay below 4 GiB)
-    const uint pix = (((uint)n * C16 + c / 16) * IH + ih) * IW + iw;
 #if BYTE_GATHER
-    // groups whose channels do not start on a multiple of 4: assemble the word bytewise
+// The word of channels c..c+3 at pixel (n, ih, iw) of an fsv16 tensor, assembled bytewise:
+// groups whose channels do not start on a multiple of 4 have no aligned word to load.
+inline uint load_word_bytes(__global const uchar *x, int n, int c, int ih, int iw) {
     uint word = 0;
     for (int i = 0; i < 4; ++i) {
         const int ci = c + i;
-        const uint off = (((uint)n * C16 + ci / 16) * IH + ih) * IW * 16 + (uint)iw * 16 + ci % 16;
+        const uint off = ((((uint)n * C16 + ci / 16) * IH + ih) * IW + iw) * 16 + ci % 16;
         word |= (ci < C ? (uint)x[off] : 0u) << (8 * i);
     }
     return word;
-#else
-    return ((__global const uint *)x)[pix * 4 + (c % 16) / 4];
-#endif
 }
+#endif
 
 __attribute__((intel_reqd_sub_group_size(SG)))
 __kernel void conv_gemm_intel(__global const uchar *x,      // fsv16 activations (u8 or i8 bytes)
@@ -102,14 +102,19 @@ __kernel void conv_gemm_intel(__global const uchar *x,      // fsv16 activations
     if (m0 >= M)
         return;
 
-    int pn[TP], ph[TP], pw[TP];
+    // per pixel (uniform): its first input row/column and the word offset of its window
+    // origin, so a lane's word address is that plus one per-lane offset per K step
+    int ih0[TP], iw0[TP];
+    uint base[TP];
 #pragma unroll
     for (int p = 0; p < TP; ++p) {
         const int m = min(m0 + p, M - 1);  // tail pixels recompute the last one, never stored
-        pn[p] = m / (OH * OW);
-        const int rem = m - pn[p] * (OH * OW);
-        ph[p] = rem / OW;
-        pw[p] = rem - ph[p] * OW;
+        const int n = m / (OH * OW);
+        const int rem = m - n * (OH * OW);
+        const int oh = rem / OW;
+        ih0[p] = oh * SH - PH;
+        iw0[p] = (rem - oh * OW) * SW - PW;
+        base[p] = (uint)(((n * C16) * IH + ih0[p]) * IW + iw0[p]) * 4u;  // may wrap below 0; offsets add back
     }
 
     int acc[TP];
@@ -117,6 +122,7 @@ __kernel void conv_gemm_intel(__global const uchar *x,      // fsv16 activations
     for (int p = 0; p < TP; ++p)
         acc[p] = 0;
 
+    const __global uint *xw = (const __global uint *)x;
     const __global uint *wp = w + (size_t)sgid * K4PAD * SG;
     for (int k4b = 0; k4b < K4PAD; k4b += SG) {
         // this lane's word of the im2col row: tap (kh, kw), channels c..c+3
@@ -126,13 +132,25 @@ __kernel void conv_gemm_intel(__global const uchar *x,      // fsv16 activations
         const int kh = tap / KW;
         const int kw = tap - kh * KW;
         const int c = g * CIN_G + c4 * 4;
+#if !BYTE_GATHER
+        const uint lane_off = (uint)(((c / 16) * IH + kh * DH) * IW + kw * DW) * 4u + (uint)((c % 16) / 4);
+#endif
         uint a[TP];
 #pragma unroll
         for (int p = 0; p < TP; ++p) {
-            const int ih = ph[p] * SH - PH + kh * DH;
-            const int iw = pw[p] * SW - PW + kw * DW;
+#if PADDED
+            const int ih = ih0[p] + kh * DH;
+            const int iw = iw0[p] + kw * DW;
             const bool inside = k4 < K4 && ih >= 0 && ih < IH && iw >= 0 && iw < IW;
-            a[p] = inside ? load_word(x, pn[p], c, ih, iw) : pad_word;
+#else
+            const bool inside = k4 < K4;  // no padding: every tap of a real output pixel is inside
+#endif
+#if BYTE_GATHER
+            const int m = min(m0 + p, M - 1);
+            a[p] = inside ? load_word_bytes(x, m / (OH * OW), c, ih0[p] + kh * DH, iw0[p] + kw * DW) : pad_word;
+#else
+            a[p] = inside ? xw[base[p] + lane_off] : pad_word;
+#endif
         }
 
         // weights in halves of 8 words, so only 8 of them are live at a time
@@ -160,14 +178,19 @@ __kernel void conv_gemm_intel(__global const uchar *x,      // fsv16 activations
     for (int p = 0; p < TP; ++p) {
         if (m0 + p >= M)
             break;
+        const int m = m0 + p;
+        const int pn = m / (OH * OW);
+        const int rem = m - pn * (OH * OW);
+        const int ph = rem / OW;
+        const int pw = rem - ph * OW;
         const OUT_T v = rq_out(acc[p] + cmp, ms, bs, lo, hi);
 #if SG == 16 && OUT_MODE == 0 && (COUT_G % 16 == 0 || COUT_G == COUT)
         // the 16 lanes are exactly one fsv16 channel block: one 16-byte block write
-        const size_t blk = (((size_t)pn[p] * CO16 + (g * COUT_G + cb * SG) / 16) * OH + ph[p]) * OW + pw[p];
+        const size_t blk = (((size_t)pn * CO16 + (g * COUT_G + cb * SG) / 16) * OH + ph) * OW + pw;
         intel_sub_group_block_write_uc((__global uchar *)y + blk * 16, as_uchar(v));
 #else
         if (valid) {
-            const size_t off = ((((size_t)pn[p] * CO16 + ch / 16) * OH + ph[p]) * OW + pw[p]) * 16 + ch % 16;
+            const size_t off = ((((size_t)pn * CO16 + ch / 16) * OH + ph) * OW + pw) * 16 + ch % 16;
             y[off] = v;
         }
 #endif

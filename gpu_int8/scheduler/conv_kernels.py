@@ -83,6 +83,10 @@ class ConvGeometry:
         return self.m * self.cout * self.k
 
     @property
+    def is_padded(self) -> bool:
+        return any(self.pads_begin) or any(self.pads_end)
+
+    @property
     def is_depthwise(self) -> bool:
         return self.groups > 1 and self.cin_g == 1 and self.cout_g == 1
 
@@ -265,7 +269,7 @@ class ConvKernel:
         self.tile = tile or default_intel_tile(g, sg)
         aligned = g.groups == 1 or g.cin_g % 4 == 0
         defines.update(TP=self.tile, CIN4=cin4, K4PAD=k4pad, DOT_MODE=dot_mode,
-                       BYTE_GATHER=int(not aligned), COUT_BLOCKS=-(-g.cout_g // sg))
+                       BYTE_GATHER=int(not aligned), PADDED=int(g.is_padded), COUT_BLOCKS=-(-g.cout_g // sg))
         self._w = alloc.from_numpy(pack_weights_intel(weights, g, sg))
         self._prog = self.device.program("conv_gemm_intel.cl", "conv_gemm_intel", defines, opts)
         lanes = g.groups * (-(-g.cout_g // sg)) * sg

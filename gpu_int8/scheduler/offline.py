@@ -43,6 +43,7 @@ class IsaReport:
     simd: int
     dp4a: int
     dp4a_inner_loop: int
+    inner_loop_instructions: int
     loops: int
     spill_bytes: int
     calls: int
@@ -52,9 +53,9 @@ class IsaReport:
 
     def line(self) -> str:
         spill = f"spill {self.spill_bytes} B" if self.spill_bytes else "no spill"
-        return (f"{self.variant:<34} SIMD{self.simd:<3} dp4a {self.dp4a:>4} "
-                f"(inner loop {self.dp4a_inner_loop:>3})  {spill:<16} calls {self.calls:<4} "
-                f"sends {self.sends:<5} instructions {self.instructions}"
+        return (f"{self.variant:<30} SIMD{self.simd:<3} dp4a {self.dp4a:>4} "
+                f"(inner loop {self.dp4a_inner_loop:>3} of {self.inner_loop_instructions:>4} instr.)  "
+                f"{spill:<16} calls {self.calls:<4} sends {self.sends:<5} instructions {self.instructions}"
                 + ("  (IGC retry)" if self.retried else ""))
 
 
@@ -87,10 +88,13 @@ def analyze_asm(text: str, simd: int, variant: str = "") -> IsaReport:
 
     code = [ln for ln in lines if not ln.lstrip().startswith("//")]
     dp4a_inner = sum(1 for a, b in innermost for ln in lines[a:b + 1] if is_dp4a(ln))
+    inner_instr = sum(1 for a, b in innermost for ln in lines[a:b + 1]
+                      if ln.strip() and not ln.lstrip().startswith("//") and not _LABEL.match(ln))
     return IsaReport(
         variant=variant, kernel=kernel, simd=simd,
         dp4a=sum(1 for ln in code if is_dp4a(ln)),
         dp4a_inner_loop=dp4a_inner,
+        inner_loop_instructions=inner_instr,
         loops=len(loops),
         spill_bytes=spill,
         calls=sum(1 for ln in code if re.match(r"^\s*(?:\([^)]*\))?\s*call[a-z]*\b", ln)),
@@ -155,7 +159,7 @@ def _conv_options(geom: ConvGeometry, sg: int, tile: int, act: str = "u8", out: 
     else:
         cin4, k4pad = intel_k4(geom, sg)
         defines.update(TP=tile, CIN4=cin4, K4PAD=k4pad, DOT_MODE=dot_mode,
-                       BYTE_GATHER=int(not (geom.groups == 1 or geom.cin_g % 4 == 0)),
+                       BYTE_GATHER=int(not (geom.groups == 1 or geom.cin_g % 4 == 0)), PADDED=int(geom.is_padded),
                        COUT_BLOCKS=-(-geom.cout_g // sg))
     return ["-cl-std=CL3.0", *defines_to_options(defines)]
 

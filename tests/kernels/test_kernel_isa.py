@@ -60,8 +60,8 @@ def test_asm_reader_on_a_handwritten_dump():
         "(W)     send.dc0 (1|M0)  r6  r5  null  0x0  0x02110801",
     ])
     r = analyze_asm(asm, 8, "hand")
-    assert (r.kernel, r.simd, r.dp4a, r.dp4a_inner_loop, r.loops, r.spill_bytes, r.sends, r.instructions) == \
-        ("k", 8, 3, 2, 1, 64, 1, 9)
+    assert (r.kernel, r.simd, r.dp4a, r.dp4a_inner_loop, r.inner_loop_instructions, r.loops, r.spill_bytes, r.sends,
+            r.instructions) == ("k", 8, 3, 2, 3, 1, 64, 1, 9)
 
 
 def test_devices_command_offline():
