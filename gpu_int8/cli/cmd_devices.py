@@ -46,6 +46,8 @@ def describe_devices(devices, registration) -> list[str]:
         family, why = kernel_family(d, "auto")
         sg = f", subgroup size {intel_subgroup_size(d)}" if family == "intel" else ""
         lines.append(f"    kernel family: {family}{sg} ({why})")
+        if family != "intel" and d.supports_intel_family:
+            lines.append(f"    also runs: intel family, subgroup size {intel_subgroup_size(d)} (kernels: intel)")
     return lines
 
 
