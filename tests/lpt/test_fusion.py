@@ -35,8 +35,9 @@ def _feeds(graph, seed=0):
     return {"x": np.random.default_rng(seed).uniform(-2, 2, graph.values["x"].shape).astype(np.float32)}
 
 
-def _agree(graph, schedule, seed=0, min_equal=0.999):
-    """Int8 outputs equal the FakeQuantize graph's up to rare rounding ties."""
+def _agree(graph, schedule, seed=0, min_equal=0.999, float_step=0.0):
+    """Int8 outputs equal the FakeQuantize graph's up to rare rounding ties (float outputs: up to
+    ``float_step``, one quantization step of the int8 tensor they dequantize)."""
     feeds = _feeds(graph, seed)
     f = FloatExecutor(graph).run(feeds, keep_all=True)
     q = Int8Executor(schedule).run(feeds, keep_all=True)
@@ -45,7 +46,7 @@ def _agree(graph, schedule, seed=0, min_equal=0.999):
             continue
         expected = f[tensor.origin]
         actual = tensor.dequantize(q[tensor.name])
-        tol = 1e-4 * max(1.0, float(np.abs(expected).max()))
+        tol = max(1e-4 * max(1.0, float(np.abs(expected).max())), float_step * 1.001)
         if tensor.is_int8:  # a rounding tie may differ by one step
             tol = float(tensor.scale.max()) * 1.001
         assert np.all(np.abs(actual - expected) <= tol), tensor.name
@@ -80,9 +81,13 @@ def test_residual_add_relu_and_next_fakequantize_fuse_into_the_conv():
     (conv,) = _steps(schedule, "conv")
     assert len(conv.inputs) == 2, "the residual branch is the step's second input"
     ops = [i[0] for i in conv.epilogue]
-    assert ops == ["affine", "round", "affine", "add", "round"], conv.epilogue
+    # the branch's FakeQuantize clamps without rounding (OpenVINO's fused sum post-op does the same)
+    assert ops == ["affine", "act", "affine", "add", "round"], conv.epilogue
+    assert conv.epilogue[1][1:] == ["clamp", {"min": -128.0, "max": 127.0}]
     assert [op for op, _ in conv.absorbed] == ["Convolution", "Add", "FakeQuantize", "Add", "Relu", "FakeQuantize"]
-    _agree(graph, schedule)
+    # every value within one step of the FakeQuantize graph; the unrounded branch (about half a step
+    # of rounding error less) puts ~10% of them one step apart
+    _agree(graph, schedule, min_equal=0.8, float_step=5.1093 / 255)
 
 
 def test_nonlinear_activation_and_affine_after_it_stay_in_the_epilogue():
