@@ -77,19 +77,11 @@ def _int8_executor(schedule, cfg: Config):
 
 def _candidates(choice, cfg: Config) -> list:
     """The selected device/family, then the fallbacks in order."""
-    from gpu_int8.scheduler.devices import discover_devices
-    from gpu_int8.scheduler.selection import DeviceChoice
+    from gpu_int8.scheduler.selection import fallback_choices
 
     if choice.device is None:
         return []
-    out = [choice]
-    if choice.family == "intel" and cfg.kernels == "auto":
-        out.append(DeviceChoice(choice.device, "portable", "the Intel family did not build; portable kernels"))
-    if cfg.device == "auto":
-        for d in discover_devices():
-            if d.index != choice.device.index:
-                out.append(DeviceChoice(d, "portable", "fallback device, portable kernels"))
-    return out
+    return [choice, *fallback_choices(choice, cfg.device, cfg.kernels)]
 
 
 def _compile(schedule, choice, cfg: Config):

@@ -90,7 +90,7 @@ __kernel void conv_gemm_intel(__global const uchar *x,      // fsv16 activations
                               __global const float *bias,   // [CO16*16]
                               __global OUT_T *y,            // fsv16 output
                               uint pad_word,                // the zero point in all 4 bytes
-                              int M, int lo, int hi)
+                              int M, int lo, int hi EPI_ARGS)
 {
     // ids from group ids, not global ids, so the compiler knows they are uniform
     // across the subgroup (scalar registers, no per-lane copies)
@@ -183,6 +183,13 @@ __kernel void conv_gemm_intel(__global const uchar *x,      // fsv16 activations
         const int rem = m - pn * (OH * OW);
         const int ph = rem / OW;
         const int pw = rem - ph * OW;
+#if OUT_MODE == 3
+        if (valid) {
+            const size_t off = ((((size_t)pn * CO16 + ch / 16) * OH + ph) * OW + pw) * 16 + ch % 16;
+            y[off] = EPI_STORE(acc[p] + cmp, ch, off);
+        }
+        continue;
+#endif
         const OUT_T v = rq_out(acc[p] + cmp, ms, bs, lo, hi);
 #if SG == 16 && OUT_MODE == 0 && (COUT_G % 16 == 0 || COUT_G == COUT)
         // the 16 lanes are exactly one fsv16 channel block: one 16-byte block write

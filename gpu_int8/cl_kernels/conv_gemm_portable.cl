@@ -45,7 +45,7 @@ void conv_gemm_portable(__global const ACT_T *x,      // [N][IH][IW][C]
                         __global const float *bias,   // [COUT]
                         __global OUT_T *y,            // [N][OH][OW][COUT]
                         __global const ACT_T *pad_row,// CIN_G copies of the zero point
-                        int M, int lo, int hi)
+                        int M, int lo, int hi EPI_ARGS)
 {
     const int nt = get_global_id(0);
     const int g = nt / NTILES;
@@ -148,6 +148,17 @@ void conv_gemm_portable(__global const ACT_T *x,      // [N][IH][IW][C]
     for (int r = 0; r < TM; ++r) {
         if (m0 + r >= M)
             break;
+#if OUT_MODE == 3
+        {
+            int a16[16];
+            vstore8(iacc0[r] + convert_int8(facc0[r]) + vload8(0, cmp_t), 0, a16);
+            vstore8(iacc1[r] + convert_int8(facc1[r]) + vload8(1, cmp_t), 1, a16);
+            const size_t base = (size_t)(m0 + r) * COUT + cg0;
+            for (int j = 0; j < 16 && n0 + j < COUT_G; ++j)
+                y[base + j] = EPI_STORE(a16[j], cg0 + j, base + j);
+        }
+        continue;
+#endif
         OUT_T tq[16];
         for (int h = 0; h < 2; ++h) {
             const int8 acc = (h ? iacc1[r] + convert_int8(facc1[r]) : iacc0[r] + convert_int8(facc0[r]))
@@ -157,7 +168,7 @@ void conv_gemm_portable(__global const ACT_T *x,      // [N][IH][IW][C]
                     h, tq);
 #elif OUT_MODE == 1
             vstore8(acc, h, tq);
-#else
+#elif OUT_MODE == 2
             vstore8(rq_affine8(acc, vload8(h, ms_t), vload8(h, bs_t)), h, tq);
 #endif
         }

@@ -24,7 +24,7 @@ __kernel void dwconv_intel(__global const uchar *x,      // fsv16 activations
                            __global const float *mscale, // [C16*16]
                            __global const float *bias,   // [C16*16]
                            __global OUT_T *y,            // fsv16 output
-                           int pad_value, int lo, int hi)
+                           int pad_value, int lo, int hi EPI_ARGS)
 {
     const int lane = get_sub_group_local_id();
     const int ch = get_global_id(0);           // this lane's channel
@@ -69,8 +69,13 @@ __kernel void dwconv_intel(__global const uchar *x,      // fsv16 activations
     for (int t = 0; t < TW; ++t) {
         if (ow0 + t >= OW)
             break;
-        const OUT_T v = rq_out(acc[t] + cmp, ms, bs, lo, hi);
         const size_t pix = (((size_t)n * C16 + blk) * OH + oh) * OW + ow0 + t;
+#if OUT_MODE == 3
+        if (ch < C)
+            y[pix * 16 + sub0 + lane] = EPI_STORE(acc[t] + cmp, ch, pix * 16 + sub0 + lane);
+        continue;
+#endif
+        const OUT_T v = rq_out(acc[t] + cmp, ms, bs, lo, hi);
 #if SG == 16 && OUT_MODE == 0
         intel_sub_group_block_write_uc((__global uchar *)y + pix * 16, as_uchar(v));
 #else

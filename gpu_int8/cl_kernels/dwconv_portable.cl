@@ -24,7 +24,7 @@ __kernel void dwconv_portable(__global const ACT_T *x,       // [N][IH][IW][C]
                               __global const float *bias,    // [C]
                               __global OUT_T *y,             // [N][OH][OW][C]
                               __global const ACT_T *pad_row, // C copies of the zero point
-                              int M, int lo, int hi)
+                              int M, int lo, int hi EPI_ARGS)
 {
     const int c0 = get_global_id(0) * 8;
     const int ow0 = get_global_id(1) * TW;
@@ -79,7 +79,13 @@ __kernel void dwconv_portable(__global const ACT_T *x,       // [N][IH][IW][C]
         __global OUT_T *dst = y + ((size_t)row * OW + ow0 + t) * C + c0;
         int a[8];
         vstore8(acc[t], 0, a);
-        for (int j = 0; j < nc; ++j)
+        for (int j = 0; j < nc; ++j) {
+#if OUT_MODE == 3
+            const size_t off = ((size_t)row * OW + ow0 + t) * C + c0 + j;
+            y[off] = EPI_STORE(a[j] + comp[c0 + j], c0 + j, off);
+#else
             dst[j] = rq_out(a[j] + comp[c0 + j], mscale[c0 + j], bias[c0 + j], lo, hi);
+#endif
+        }
     }
 }

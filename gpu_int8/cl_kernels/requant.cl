@@ -10,6 +10,11 @@
 //   OUT_MODE  0: requantized u8/i8 (OUT_T uchar/char)
 //             1: raw int32 accumulator (OUT_T int), for debugging
 //             2: float32 acc*m+b before rounding (OUT_T float), for debugging
+//             3: a step's generated epilogue (gpu_int8/scheduler/epilogue_codegen.py):
+//                the kernel stores EPI_STORE(acc, c, off) - acc the int32 sum with
+//                comp[c] added, c the output channel, off the element's offset in y
+//                (operands stored like y are read at off) - instead of requantizing;
+//                EPI_ARGS appends the epilogue's buffers to the kernel's parameters
 //   OUT_T     the output element type
 
 #ifndef OUT_MODE
@@ -17,6 +22,9 @@
 #endif
 #ifndef OUT_T
 #define OUT_T uchar
+#endif
+#ifndef EPI_ARGS
+#define EPI_ARGS
 #endif
 
 inline float rq_affine(int acc, float m, float b) {

@@ -29,10 +29,14 @@ class CLDevice:
         self._programs: dict[tuple[str, str], object] = {}
 
     def program(self, source_file: str, kernel_name: str, defines: dict | None = None,
-                options: list[str] | None = None) -> CLProgram:
-        """Kernel ``kernel_name`` from ``cl_kernels/<source_file>`` built with ``-D`` ``defines`` and ``options``."""
-        source = kernel_source(source_file)
-        opts = " ".join([*(options or []), *defines_to_options(defines or {})])
+                options: list[str] | None = None, prelude: str = "") -> CLProgram:
+        """Kernel ``kernel_name`` from ``cl_kernels/<source_file>`` built with ``-D`` ``defines`` and ``options``,
+        after ``prelude`` (generated source, e.g. an epilogue function)."""
+        defines = dict(defines or {})
+        # function-like or multi-token macros cannot go on a command line: they lead the source
+        inline = {k: v for k, v in defines.items() if "(" in k or " " in str(v)}
+        source = "".join(f"#define {k} {v}\n" for k, v in inline.items()) + prelude + kernel_source(source_file)
+        opts = " ".join([*(options or []), *defines_to_options({k: v for k, v in defines.items() if k not in inline})])
         key = (source, opts)
         prg = self._programs.get(key)
         if prg is None:

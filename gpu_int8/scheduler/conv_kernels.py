@@ -19,6 +19,25 @@ from .layouts import BLOCK, blocks
 
 OUT_TYPES = {"u8": ("uchar", 0, np.uint8), "i8": ("char", 0, np.int8),
              "i32": ("int", 1, np.int32), "f32": ("float", 2, np.float32)}
+_CL_OUT = {"uchar": np.uint8, "char": np.int8, "int": np.int32, "float": np.float32}
+
+
+@dataclass(frozen=True)
+class FusedEpilogue:
+    """A generated epilogue a kernel runs instead of the plain requantization (``OUT_MODE`` 3).
+
+    ``prelude`` is OpenCL source (the epilogue function) placed before the kernel;
+    ``store`` the C expression of the stored value from ``acc`` (int32, comp added), ``c``
+    (output channel) and ``off`` (the element's offset in the output buffer); ``params``
+    the extra kernel parameters (``, __global const float *k, ...``): the first is the
+    ``consts`` buffer, the others come with each call.
+    """
+
+    prelude: str
+    store: str
+    out_type: str  # OpenCL C element type of the output
+    params: str
+    consts: np.ndarray
 ACT_TYPES = {np.dtype(np.uint8): "uchar", np.dtype(np.int8): "char"}
 
 
@@ -186,15 +205,19 @@ class ConvKernel:
                  mscale: np.ndarray, bias: np.ndarray, *, act_dtype=np.uint8, out: str = "u8",
                  lo: int | None = None, hi: int | None = None, pad_value: int = 0,
                  subgroup_size: int = 16, tile: int | None = None, dot_mode: int = 0,
-                 local_size: tuple[int, ...] | None = None):
+                 local_size: tuple[int, ...] | None = None, epilogue: FusedEpilogue | None = None):
         if family not in ("intel", "portable"):
             raise ValueError(f"unknown kernel family '{family}'")
-        if out not in OUT_TYPES:
-            raise ValueError(f"out must be one of {', '.join(OUT_TYPES)}")
+        if out not in OUT_TYPES and not (out == "epilogue" and epilogue is not None):
+            raise ValueError(f"out must be one of {', '.join(OUT_TYPES)}, or 'epilogue' with an epilogue")
         self.device, self.family, self.geom = device, family, geom
         self.act_dtype = np.dtype(act_dtype)
         act_t = ACT_TYPES[self.act_dtype]
-        out_t, out_mode, self.out_dtype = OUT_TYPES[out]
+        if out == "epilogue":
+            out_t, out_mode, self.out_dtype = epilogue.out_type, 3, np.dtype(_CL_OUT[epilogue.out_type])
+        else:
+            out_t, out_mode, self.out_dtype = OUT_TYPES[out]
+        self.epilogue = epilogue if out == "epilogue" else None
         info = np.iinfo(self.out_dtype) if out in ("u8", "i8") else None
         self.lo = np.int32(info.min if lo is None and info else (lo if lo is not None else 0))
         self.hi = np.int32(info.max if hi is None and info else (hi if hi is not None else 0))
@@ -210,6 +233,13 @@ class ConvKernel:
         self._comp, self._m, self._b = per_channel(comp, np.int32), per_channel(mscale, np.float32), \
             per_channel(bias, np.float32)
         defines = dict(ACT_T=act_t, OUT_T=out_t, OUT_MODE=out_mode, **geom.geometry_defines())
+        self._program_kw = {}
+        self._extra: tuple = ()
+        if self.epilogue is not None:
+            defines.update({"EPI_STORE(acc,c,off)": self.epilogue.store, "EPI_ARGS": self.epilogue.params})
+            self._program_kw = {"prelude": self.epilogue.prelude}
+            consts = self.epilogue.consts if self.epilogue.consts.size else np.zeros(1, np.float32)
+            self._extra = (alloc.from_numpy(np.asarray(consts, np.float32)),)
         pad = np.array([pad_value], np.int64).astype(self.act_dtype)
         self.depthwise = geom.is_depthwise
         if family == "portable":
@@ -226,7 +256,7 @@ class ConvKernel:
             self.tile = tile or 4
             defines.update(TW=self.tile)
             self._w = alloc.from_numpy(pack_weights_depthwise(weights, g))
-            self._prog = self.device.program("dwconv_portable.cl", "dwconv_portable", defines, opts)
+            self._prog = self.device.program("dwconv_portable.cl", "dwconv_portable", defines, opts, **self._program_kw)
             cvec = -(-g.c // 8)
             self._global = (cvec, -(-g.ow // self.tile), g.n * g.oh)
             self._local = local_size or (min(cvec, 4), 1, 1)
@@ -234,7 +264,8 @@ class ConvKernel:
             self.tile = tile or 6
             defines.update(TM=self.tile, NPAD=npad16(g.cout_g))
             self._w = alloc.from_numpy(pack_weights_portable(weights, g))
-            self._prog = self.device.program("conv_gemm_portable.cl", "conv_gemm_portable", defines, opts)
+            self._prog = self.device.program("conv_gemm_portable.cl", "conv_gemm_portable", defines, opts,
+                                             **self._program_kw)
             ntiles = g.groups * npad16(g.cout_g) // 16
             self._global = (ntiles, -(-g.m // self.tile))
             self._local = local_size or portable_local_size(ntiles, self._global[1])
@@ -258,7 +289,7 @@ class ConvKernel:
             self.tile = tile or default_intel_tile(g, sg)
             defines.update(TW=self.tile)
             self._w = alloc.from_numpy(pack_weights_depthwise(weights, g, channel_pad=BLOCK))
-            self._prog = self.device.program("dwconv_intel.cl", "dwconv_intel", defines, opts)
+            self._prog = self.device.program("dwconv_intel.cl", "dwconv_intel", defines, opts, **self._program_kw)
             lanes = blocks(g.c) * BLOCK
             self._global = (lanes, -(-g.ow // self.tile), g.n * g.oh)
             self._local = local_size or (sg, 1, 1)
@@ -271,7 +302,7 @@ class ConvKernel:
         defines.update(TP=self.tile, CIN4=cin4, K4PAD=k4pad, DOT_MODE=dot_mode,
                        BYTE_GATHER=int(not aligned), PADDED=int(g.is_padded), COUT_BLOCKS=-(-g.cout_g // sg))
         self._w = alloc.from_numpy(pack_weights_intel(weights, g, sg))
-        self._prog = self.device.program("conv_gemm_intel.cl", "conv_gemm_intel", defines, opts)
+        self._prog = self.device.program("conv_gemm_intel.cl", "conv_gemm_intel", defines, opts, **self._program_kw)
         lanes = g.groups * (-(-g.cout_g // sg)) * sg
         self._global = (lanes, -(-g.m // self.tile))
         self._local = local_size or (sg, 1)
@@ -292,7 +323,10 @@ class ConvKernel:
         g = self.geom
         return physical_shape(self.layout, g.n, g.c, g.h, g.w)
 
-    def __call__(self, x_buf, y_buf, wait: bool = False):
-        """Enqueue the kernel on ``x_buf`` -> ``y_buf``; returns the launch (with its profiling event)."""
-        return self._prog(*self._args(x_buf, y_buf), global_size=self._global, local_size=self._local,
-                          wait=wait)
+    def __call__(self, x_buf, y_buf, *operands, wait: bool = False):
+        """Enqueue the kernel on ``x_buf`` -> ``y_buf``; returns the launch (with its profiling event).
+
+        ``operands``: the buffers a fused epilogue reads besides its constants (residual inputs).
+        """
+        args = self._args(x_buf, y_buf) + self._extra + tuple(operands)
+        return self._prog(*args, global_size=self._global, local_size=self._local, wait=wait)

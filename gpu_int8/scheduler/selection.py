@@ -132,3 +132,26 @@ def select_device(device_spec: str = "auto", kernels: str = "auto",
         except ConfigError as exc:
             errors.append(str(exc))
     raise ConfigError(errors[0])
+
+
+def fallback_choices(choice: DeviceChoice, device_spec: str = "auto", kernels: str = "auto",
+                     devices: list[DeviceInfo] | None = None) -> list[DeviceChoice]:
+    """What to try, in order, when ``choice``'s plan does not build: the portable family on the same
+    device (unless ``kernels`` forces a family), then for ``device: auto`` every other device in
+    the auto order with the family it would get.  The NumPy reference comes after these."""
+    if choice.device is None:
+        return []
+    kernels = (kernels or "auto").strip().lower()
+    out = []
+    if choice.family == "intel" and kernels == "auto":
+        out.append(DeviceChoice(choice.device, "portable", "fallback: portable kernels on the same device"))
+    if (device_spec or "auto").strip().lower() == "auto":
+        devs = discover_devices() if devices is None else devices
+        for d in sorted(devs, key=_rank):
+            if d.index == choice.device.index:
+                continue
+            try:
+                out.append(_choice(d, kernels, "fallback: the next device in the auto order"))
+            except ConfigError:
+                continue
+    return out

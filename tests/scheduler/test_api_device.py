@@ -77,11 +77,15 @@ def test_opencl_engine_matches_reference(tiny_qdq, tmp_path):
     assert {p.kernel for p in profile} >= {"softmax", "reduce_mean", "max_pool"}
 
 
-def test_auto_picks_the_intel_family_on_intels_runtime(tiny_qdq, tmp_path):
+def test_auto_and_forced_kernel_families(tiny_qdq, tmp_path):
     cl_device_for("intel-cpu")
     eng = gpu_int8.load(tiny_qdq, config(tmp_path))
-    assert eng.device.kind == "opencl" and eng.device.kernels == "intel"
+    assert eng.device.kind == "opencl" and eng.device.kernels == "portable"  # CPUs: portable kernels
     assert "auto" in eng.device.reason
+    eng = gpu_int8.load(tiny_qdq, config(tmp_path, device="Intel(R) OpenCL", kernels="intel"))
+    assert eng.device.kind == "opencl" and eng.device.kernels == "intel"
+    eng.infer({"x": np.zeros(SHAPE, np.float32)})
+    assert any(p.kernel.startswith("conv_gemm_intel") for p in eng.profile())
 
 
 def broken_softmax(fail_times: int):
@@ -102,8 +106,12 @@ def test_build_failure_falls_back_with_a_warning(tiny_qdq, tmp_path, monkeypatch
     cl_device_for("intel-cpu")
     monkeypatch.setattr(float_ops, "kernel_source", broken_softmax(1))
     with pytest.warns(RuntimeWarning, match=r"kernel 'softmax__\w+' \(step 'prob'\) did not build.*undefined_thing"):
-        eng = gpu_int8.load(tiny_qdq, config(tmp_path))
-    assert eng.device.kind == "opencl" and eng.device.kernels == "portable"  # the next choice: same device
+        eng = gpu_int8.load(tiny_qdq, config(tmp_path, device="Intel(R) OpenCL", kernels="intel"))
+    assert eng.device.kind == "reference"  # a forced family and a named device leave no other choice
+    monkeypatch.setattr(float_ops, "kernel_source", broken_softmax(1))
+    with pytest.warns(RuntimeWarning, match="undefined_thing"):
+        eng = gpu_int8.load(tiny_qdq, config(tmp_path))  # auto: the next device in the auto order
+    assert eng.device.kind == "opencl" and "fallback" in eng.device.reason
     assert "softmax" in eng.device.reason and "undefined_thing" in eng.device.reason
     x = np.zeros(SHAPE, np.float32)
     ref = gpu_int8.load(tiny_qdq, config(tmp_path, device="reference"))

@@ -57,7 +57,8 @@ def test_zoo_matches_reference(device_family):
     assert kernels["dc"] == f"conv_gemm_{family}+epilogue", "stride == kernel: a 1x1 GEMM, then a gather"
     assert kernels["mt"] == "transpose+gemm_portable"
     assert kernels["c1"] == f"conv_gemm_{family}", "a relu epilogue runs fused in the family kernel"
-    assert kernels["c4"].endswith("+epilogue"), "a residual add runs as an epilogue pass"
+    assert kernels["c4"] == f"conv_gemm_{family}:epilogue", "a residual add runs inside the kernel"
+    assert kernels["c2"] == f"dwconv_{family}:epilogue", "so does hswish"
     assert kernels["fc"].startswith("gemm_portable"), "a constant-weight matmul runs on the GEMM kernel"
     assert plan.memory.arena_bytes > 0 and len(plan.builder.groups) <= 2
 

@@ -4,10 +4,12 @@ A convolution runs on the device's kernel family (:class:`~gpu_int8.scheduler.co
 ``conv_gemm_*`` / ``dwconv_*``) when its tensors are in the family's layout and
 the family has a kernel for it.  Those kernels end in the plain requantization
 ``q = clamp(rint(acc * m + b), lo, hi)``; a step whose epilogue is exactly that
-(a relu or clamp folds into ``lo``/``hi``) runs fused, a float output with one
+(a relu or clamp folds into ``lo``/``hi``) runs as is, a float output with one
 affine runs in the kernel's float mode, and any other epilogue (residual add or
-multiply, other activations, several affines) stores the int32 accumulator and
-runs the full epilogue in an elementwise pass.  Everything else - other layouts,
+multiply, other activations, several affines) is generated into the kernel
+(``OUT_MODE`` 3, plan label ``<kernel>:epilogue``) when its operands are stored
+like the output; otherwise the kernel stores the int32 accumulator and an
+elementwise pass runs the epilogue (label ``<kernel>+epilogue``).  Everything else - other layouts,
 missing family kernels, transposed convolutions - runs the direct kernels
 ``cl_kernels/plan_conv_direct.cl`` / ``plan_deconv_direct.cl`` with the
 generated epilogue inlined.
@@ -22,7 +24,7 @@ from gpu_int8.scheduler.compile.actions import CallLaunch, Launch, StepPlan
 from gpu_int8.scheduler.compile.context import CompileContext, extra_args, step_epilogue, store_expr
 from gpu_int8.scheduler.compile.eltwise import epilogue_launch
 from gpu_int8.scheduler.compile.indexing import Placement
-from gpu_int8.scheduler.conv_kernels import ConvGeometry, ConvKernel
+from gpu_int8.scheduler.conv_kernels import ConvGeometry, ConvKernel, FusedEpilogue
 from gpu_int8.scheduler.epilogue_codegen import canonical_requant
 from gpu_int8.scheduler.program_cache import kernel_source
 
@@ -41,8 +43,8 @@ class RecordingDevice:
     def __getattr__(self, name):
         return getattr(self._ctx.device, name)
 
-    def program(self, source_file, kernel_name, defines=None, options=None):
-        return self._ctx.builder.program(source_file, kernel_name, defines, options)
+    def program(self, source_file, kernel_name, defines=None, options=None, prelude=""):
+        return self._ctx.builder.program(source_file, kernel_name, defines, options, prelude)
 
 
 class _CountingAllocator:
@@ -85,6 +87,7 @@ def family_launches(ctx: CompileContext, step: Step, family: str, geom: ConvGeom
     cout = geom.cout
     comp = per_channel(step.consts.get("comp", np.zeros(1, np.int32)), cout, np.int32)
     stored_alike = y_p.layout == x_p.layout  # else the kernel writes int32 in its layout, the pass converts
+    fused = None
     canon = canonical_requant(step.epilogue, step.consts) if y_p.dtype in ("u8", "i8") else None
     if canon is not None and len(step.inputs) == 1 and stored_alike:
         m, b, lo, hi = canon
@@ -93,6 +96,9 @@ def family_launches(ctx: CompileContext, step: Step, family: str, geom: ConvGeom
         m, b = (step.consts[k] for k in step.epilogue[0][1:])
         lo = hi = None
         mode, target = "f32", y_name
+    elif stored_alike and (fused := fused_epilogue(ctx, step, y_p)) is not None:
+        m, b, lo, hi = np.ones(1), np.zeros(1), None, None
+        mode, target = "epilogue", y_name
     else:
         m, b, lo, hi = np.ones(1), np.zeros(1), None, None
         mode = "i32"
@@ -101,11 +107,14 @@ def family_launches(ctx: CompileContext, step: Step, family: str, geom: ConvGeom
         kernel = ConvKernel(RecordingDevice(ctx), family, geom, weights, comp,
                             per_channel(m, cout, np.float32), per_channel(b, cout, np.float32),
                             act_dtype=x_p.np_dtype, out=mode, lo=lo, hi=hi, pad_value=pad_value,
-                            subgroup_size=ctx.subgroup_size or 16)
+                            subgroup_size=ctx.subgroup_size or 16,
+                            epilogue=fused[0] if mode == "epilogue" else None)
     except (OSError, KeyError, ValueError):
         ctx.scratch.pop(f"{step.name}/acc", None)
         ctx.placements.pop(f"{step.name}/acc", None)
         return None
+    if mode == "epilogue":  # the kernel runs the whole program, reading residual operands itself
+        return f"{kname}:epilogue", [CallLaunch(kernel, [x_name, target] + fused[1], kname)]
     actions = [CallLaunch(kernel, [x_name, target], kname)]
     if mode == "i32":
         code = step_epilogue(step, y_p)
@@ -113,6 +122,20 @@ def family_launches(ctx: CompileContext, step: Step, family: str, geom: ConvGeom
         actions.append(epilogue_launch(ctx, "epilogue", code, (target, ctx.placement(target)), operands,
                                        (y_name, y_p), step.axis))
     return kname + ("+epilogue" if mode == "i32" else ""), actions
+
+
+def fused_epilogue(ctx: CompileContext, step: Step, y_p: Placement) -> tuple[FusedEpilogue, list[str]] | None:
+    """The step's epilogue for the family kernels' OUT_MODE 3, and the tensors it reads, or None
+    when an operand is not stored like the output (it could not be read at the output's offset)."""
+    code = step_epilogue(step, y_p)
+    ops = [step.inputs[k] for k in code.inputs]
+    if any(ctx.placement(t).shape != y_p.shape or ctx.placement(t).layout != y_p.layout for t in ops):
+        return None
+    values = {k: f"(float)epi_in{k}[off]" for k in code.inputs}
+    store = store_expr(y_p.dtype, code.call("(float)(acc)", "(c)", "epi_k", values))
+    params = ", __global const float *epi_k" + "".join(
+        f", __global const {ctx.placement(step.inputs[k]).cl_type} *epi_in{k}" for k in code.inputs)
+    return FusedEpilogue(code.source, store, y_p.cl_type, params, code.consts), ops
 
 
 def compile_conv(ctx: CompileContext, step: Step) -> StepPlan | None:

@@ -155,7 +155,7 @@ class ProgramBuilder:
         return refs
 
     def program(self, source_file: str, kernel_name: str, defines: dict | None = None,
-                options: list[str] | None = None) -> KernelRef:
+                options: list[str] | None = None, prelude: str = "") -> KernelRef:
         """:meth:`CLDevice.program`'s signature, so host-side kernel classes can record into this builder.
 
         ``options`` other than ``-cl-std`` are kept, and an instance asking for the
@@ -171,7 +171,7 @@ class ProgramBuilder:
             opt_text = (merged + " " + " ".join(rest)).strip()
         else:
             opt_text = None  # the shared program's newer -cl-std compiles OpenCL C 1.2 sources too
-        return self.instance(kernel_source(source_file), defines, options=opt_text)[kernel_name]
+        return self.instance(kernel_source(source_file), defines, prelude, options=opt_text)[kernel_name]
 
     @property
     def kernel_count(self) -> int:
