@@ -224,7 +224,9 @@ class _Builder:
     def emit(self, chain: Chain, output: str, dtype) -> None:
         """Turn a chain into a step writing ``output`` as ``dtype``."""
         dtype = np.dtype(dtype)
-        chain.finish()
+        # the model's int8 runtime decides how a fused residual branch rounds: OpenVINO for an IR,
+        # ONNX Runtime for an ONNX (QDQ) file (see Chain._clamp_unstored_quantize_points)
+        chain.finish(clamp_branches=not str(self.graph.source or "").lower().endswith(".onnx"))
         if dtype != np.float32 and (not chain.program or chain.program[-1][0] != "round"):
             raise ModelError(f"internal: int8 output '{output}' without rounding", file=self.graph.source)
         kind = chain.kind
