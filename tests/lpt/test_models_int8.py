@@ -250,15 +250,14 @@ def test_int8_output_agrees_with_openvino(name):
                      *_noise_floor(name, run_int8, x, i)])
     r = np.array(rows)
     runtime = "ONNX Runtime" if name == "qdq_resnet50" else "OpenVINO"
-    pad = " " * (12 - len(runtime))
+    lines = [(f"gpu_int8 int8 vs {runtime} int8", 0, 3), (f"{runtime} vs itself, 1e-5 noise", 6, 7),
+             ("gpu_int8 int8 vs float", 1, 4), (f"{runtime} int8 vs float", 2, 5)]
     cosine_met = r[:, 0].min() >= REQUIRED_COSINE
     top1_met = r[:, 3].mean() >= REQUIRED_TOP1
     print(f"\n{name}, {len(rows)} real inputs (cosine min/mean; decision agreement):"
-          f"\n  gpu_int8 int8 vs {runtime} int8:{pad} {r[:, 0].min():.5f} / {r[:, 0].mean():.5f}; {r[:, 3].mean():.4f}"
-          f"\n  {runtime} vs itself, 1e-5 noise:{pad}{r[:, 6].min():.5f} / {r[:, 6].mean():.5f}; {r[:, 7].mean():.4f}"
-          f"\n  gpu_int8 int8 vs float:{pad}       {r[:, 1].min():.5f} / {r[:, 1].mean():.5f}; {r[:, 4].mean():.4f}"
-          f"\n  {runtime} int8 vs float:{pad}      {r[:, 2].min():.5f} / {r[:, 2].mean():.5f}; {r[:, 5].mean():.4f}"
-          f"\n  required cosine >= {REQUIRED_COSINE} on every input: {'met' if cosine_met else 'NOT MET'}"
+          + "".join(f"\n  {label + ':':38s}{r[:, c].min():.5f} / {r[:, c].mean():.5f}; {r[:, d].mean():.4f}"
+                    for label, c, d in lines)
+          + f"\n  required cosine >= {REQUIRED_COSINE} on every input: {'met' if cosine_met else 'NOT MET'}"
           + (f"; top-1 agreement >= {REQUIRED_TOP1:.0%}: {'met' if top1_met else 'NOT MET'}"
              if name in ("resnet50", "qdq_resnet50") else ""))
     if name == "ppocr_det":
