@@ -90,7 +90,13 @@ class Plan:
         return [s for s in self.steps if s.where == "host"]
 
     def describe(self) -> list[str]:
-        """One line per step: name, kind, precision, kernel (``host`` / ``alias`` marked)."""
+        """One line per step: name, kind, precision, kernel.
+
+        Kernel labels: a kernel name (``conv_gemm_portable``, ``eltwise``, ``copy_box``, ...);
+        ``<kernel>:epilogue`` when the step's generated epilogue runs inside it;
+        ``<kernel>+epilogue`` when an elementwise pass runs it after an int32 result;
+        ``host`` for a step NumPy computes between kernels; ``alias`` for a view of its input.
+        """
         lines = []
         for sp in self.steps:
             note = f"  ({sp.note})" if sp.note else ""

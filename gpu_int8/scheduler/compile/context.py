@@ -85,14 +85,5 @@ def global_1d(count: int, local: int = LOCAL) -> tuple[tuple[int], tuple[int]]:
     return (-(-count // local) * local,), (local,)
 
 
-def epilogue_call_macro(code: EpilogueCode, channel: str, operand_offsets: dict[int, str],
-                        params: str = "y") -> tuple[str, str]:
-    """``(EPI macro definition body, EXTRA_ARGS)`` for a kernel whose extra inputs are ``in<k>``
-    buffers read at ``operand_offsets[k]`` (C expressions)."""
-    values = {k: f"(float)in{k}[{operand_offsets[k]}]" for k in code.inputs}
-    body = code.call(params.split(",")[0].strip(), channel, "k", values)
-    return body, ""
-
-
 def extra_args(code: EpilogueCode, placements: dict[int, Placement]) -> str:
     return "".join(f", __global const {placements[k].cl_type} *in{k}" for k in code.inputs)

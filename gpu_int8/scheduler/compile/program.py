@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from dataclasses import dataclass, field
 
 from gpu_int8.runtime.cl_backend import CLProgram
@@ -193,10 +194,14 @@ class ProgramBuilder:
 
     def build(self, cache) -> None:
         """Build every program (disk-cached through ``cache``) and bind all kernel references."""
+        import pyopencl as cl
+
         for opts, text in self.sources().items():
             group = self.groups[opts]
             try:
-                group.program = cache.build(self.device.context, self.device.info.cl_device, text, opts)
+                with warnings.catch_warnings():  # compiler remarks are not the user's business; errors are
+                    warnings.simplefilter("ignore", cl.CompilerWarning)
+                    group.program = cache.build(self.device.context, self.device.info.cl_device, text, opts)
             except BuildError as exc:
                 raise self._explain(group, exc) from None
             for ref in group.refs:
