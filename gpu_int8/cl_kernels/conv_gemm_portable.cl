@@ -150,6 +150,14 @@ void conv_gemm_portable(__global const ACT_T *x,      // [N][IH][IW][C]
             break;
 #if OUT_MODE == 3
         {
+#ifdef EPI_STORE8
+            if (full) {  // the generated epilogue on 8 channels at a time
+                const size_t at = (size_t)(m0 + r) * COUT + cg0;
+                EPI_STORE8(iacc0[r] + convert_int8(facc0[r]) + vload8(0, cmp_t), cg0, at);
+                EPI_STORE8(iacc1[r] + convert_int8(facc1[r]) + vload8(1, cmp_t), cg0 + 8, at + 8);
+                continue;
+            }
+#endif
             int a16[16];
             vstore8(iacc0[r] + convert_int8(facc0[r]) + vload8(0, cmp_t), 0, a16);
             vstore8(iacc1[r] + convert_int8(facc1[r]) + vload8(1, cmp_t), 1, a16);

@@ -77,6 +77,12 @@ __kernel void dwconv_portable(__global const ACT_T *x,       // [N][IH][IW][C]
         if (ow0 + t >= OW)
             break;
         __global OUT_T *dst = y + ((size_t)row * OW + ow0 + t) * C + c0;
+#if OUT_MODE == 3 && defined(EPI_STORE8)
+        if (nc == 8) {  // the generated epilogue on the 8 channels at once
+            EPI_STORE8(acc[t] + vload8(0, comp + c0), c0, ((size_t)row * OW + ow0 + t) * C + c0);
+            continue;
+        }
+#endif
         int a[8];
         vstore8(acc[t], 0, a);
         for (int j = 0; j < nc; ++j) {

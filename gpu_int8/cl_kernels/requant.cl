@@ -14,7 +14,9 @@
 //                the kernel stores EPI_STORE(acc, c, off) - acc the int32 sum with
 //                comp[c] added, c the output channel, off the element's offset in y
 //                (operands stored like y are read at off) - instead of requantizing;
-//                EPI_ARGS appends the epilogue's buffers to the kernel's parameters
+//                EPI_ARGS appends the epilogue's buffers to the kernel's parameters;
+//                kernels holding 8 channels in a vector use EPI_STORE8(acc8, c, off)
+//                where it is defined
 //   OUT_T     the output element type
 
 #ifndef OUT_MODE

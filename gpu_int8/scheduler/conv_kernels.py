@@ -30,7 +30,9 @@ class FusedEpilogue:
     ``store`` the C expression of the stored value from ``acc`` (int32, comp added), ``c``
     (output channel) and ``off`` (the element's offset in the output buffer); ``params``
     the extra kernel parameters (``, __global const float *k, ...``): the first is the
-    ``consts`` buffer, the others come with each call.
+    ``consts`` buffer, the others come with each call.  ``store8``, when set, is a statement
+    storing 8 consecutive channels from ``acc8`` (int8 vector), ``c`` (the first channel) and
+    ``off`` (the first element's offset), for kernels that hold channels in vectors.
     """
 
     prelude: str
@@ -38,6 +40,7 @@ class FusedEpilogue:
     out_type: str  # OpenCL C element type of the output
     params: str
     consts: np.ndarray
+    store8: str = ""
 ACT_TYPES = {np.dtype(np.uint8): "uchar", np.dtype(np.int8): "char"}
 
 
@@ -237,6 +240,8 @@ class ConvKernel:
         self._extra: tuple = ()
         if self.epilogue is not None:
             defines.update({"EPI_STORE(acc,c,off)": self.epilogue.store, "EPI_ARGS": self.epilogue.params})
+            if self.epilogue.store8:
+                defines["EPI_STORE8(acc8,c,off)"] = self.epilogue.store8
             self._program_kw = {"prelude": self.epilogue.prelude}
             consts = self.epilogue.consts if self.epilogue.consts.size else np.zeros(1, np.float32)
             self._extra = (alloc.from_numpy(np.asarray(consts, np.float32)),)

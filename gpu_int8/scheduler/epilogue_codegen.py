@@ -66,8 +66,8 @@ class EpilogueCode:
 class _Consts:
     """Per-channel vectors packed into one float32 array; scalars inlined."""
 
-    def __init__(self, consts: dict[str, np.ndarray], channels: int | None, inline_scalars: bool):
-        self.consts, self.channels, self.inline_scalars = consts, channels, inline_scalars
+    def __init__(self, consts: dict[str, np.ndarray], channels: int | None, inline_scalars: bool, width: int = 1):
+        self.consts, self.channels, self.inline_scalars, self.width = consts, channels, inline_scalars, width
         self.offsets: dict[str, int] = {}
         self.parts: list[np.ndarray] = []
         self.size = 0
@@ -82,7 +82,11 @@ class _Consts:
             self.offsets[key] = self.size
             self.parts.append(v)
             self.size += v.size
-        return f"k[{self.offsets[key]}]" if v.size == 1 else f"k[{self.offsets[key]} + c]"
+        if v.size == 1:
+            return f"k[{self.offsets[key]}]"
+        if self.width == 8:  # channels c .. c+7
+            return f"vload8(0, k + {self.offsets[key]} + c)"
+        return f"k[{self.offsets[key]} + c]"
 
     def array(self) -> np.ndarray:
         return np.concatenate(self.parts).astype(np.float32) if self.parts else np.zeros(0, np.float32)
@@ -92,41 +96,42 @@ def _lit(x: float) -> str:
     return float_literal(x)
 
 
-def activation_code(kind: str, params: dict, slope: str | None) -> list[str]:
-    """Statements applying activation ``kind`` to ``y`` (float32, the reference's operation order)."""
+def activation_code(kind: str, params: dict, slope: str | None, T: str = "float") -> list[str]:
+    """Statements applying activation ``kind`` to ``y`` (float32, the reference's operation order);
+    ``T`` is the type of ``y``: float, or float8 for 8 channels at once."""
     one, zero = _lit(1.0), _lit(0.0)
     if kind == "relu":
         return [f"y = fmax(y, {zero});"]
     if kind == "clamp":
         return [f"y = fmin(fmax(y, {_lit(params['min'])}), {_lit(params['max'])});"]
     if kind == "hswish":
-        return [f"{{ float t = fmin(fmax(y + {_lit(3.0)}, {zero}), {_lit(6.0)}); y = y * t; y = y * {_lit(1 / 6)}; }}"]
+        return [f"{{ {T} t = fmin(fmax(y + {_lit(3.0)}, {zero}), {_lit(6.0)}); y = y * t; y = y * {_lit(1 / 6)}; }}"]
     if kind == "hsigmoid":
         return [f"y = fmin(fmax(y + {_lit(3.0)}, {zero}), {_lit(6.0)}); y = y * {_lit(1 / 6)};"]
     if kind == "hard_sigmoid":
-        return [f"{{ float t = {_lit(params['alpha'])} * y; t = t + {_lit(params['beta'])}; "
+        return [f"{{ {T} t = {_lit(params['alpha'])} * y; t = t + {_lit(params['beta'])}; "
                 f"y = fmin(fmax(t, {zero}), {one}); }}"]
     if kind == "sigmoid":
-        return [f"{{ float e = exp(-y); e = {one} + e; y = {one} / e; }}"]
+        return [f"{{ {T} e = exp(-y); e = {one} + e; y = {one} / e; }}"]
     if kind == "swish":
         beta = _lit(params.get("beta", 1.0))
-        return [f"{{ float t = {beta} * y; float e = exp(-t); e = {one} + e; y = y / e; }}"]
+        return [f"{{ {T} t = {beta} * y; {T} e = exp(-t); e = {one} + e; y = y / e; }}"]
     if kind == "tanh":
         return ["y = tanh(y);"]
     if kind == "gelu_erf":
-        return [f"{{ float t = y * {_lit(1 / np.sqrt(2))}; t = erf(t); t = {one} + t; "
-                f"float h = {_lit(0.5)} * y; y = h * t; }}"]
+        return [f"{{ {T} t = y * {_lit(1 / np.sqrt(2))}; t = erf(t); t = {one} + t; "
+                f"{T} h = {_lit(0.5)} * y; y = h * t; }}"]
     if kind == "gelu_tanh":
-        return [f"{{ float p = {_lit(0.044715)} * y; p = p * y; p = p * y; p = y + p; "
+        return [f"{{ {T} p = {_lit(0.044715)} * y; p = p * y; p = p * y; p = y + p; "
                 f"p = {_lit(np.sqrt(2 / np.pi))} * p; p = tanh(p); p = {one} + p; "
-                f"float h = {_lit(0.5)} * y; y = h * p; }}"]
+                f"{T} h = {_lit(0.5)} * y; y = h * p; }}"]
     if kind == "elu":
-        return [f"{{ float e = exp(y); e = e - {one}; e = {_lit(params['alpha'])} * e; y = y > {zero} ? y : e; }}"]
+        return [f"{{ {T} e = exp(y); e = e - {one}; e = {_lit(params['alpha'])} * e; y = y > {zero} ? y : e; }}"]
     if kind == "prelu":
-        return [f"{{ float s = y * {slope}; y = y < {zero} ? s : y; }}"]
+        return [f"{{ {T} s = y * {slope}; y = y < {zero} ? s : y; }}"]
     if kind in ("softplus", "mish"):
         # max(y, 0) + log1p(exp(-|y|))
-        sp = f"float sp = log1p(exp(-fabs(y))); sp = fmax(y, {zero}) + sp;"
+        sp = f"{T} sp = log1p(exp(-fabs(y))); sp = fmax(y, {zero}) + sp;"
         if kind == "softplus":
             return [f"{{ {sp} y = sp; }}"]
         return [f"{{ {sp} y = y * tanh(sp); }}"]
@@ -134,16 +139,21 @@ def activation_code(kind: str, params: dict, slope: str | None) -> list[str]:
 
 
 def epilogue_function(name: str, program: list, consts: dict[str, np.ndarray], n_inputs: int,
-                      channels: int | None = None, inline_scalars: bool = True) -> EpilogueCode:
+                      channels: int | None = None, inline_scalars: bool = True, width: int = 1) -> EpilogueCode:
     """The OpenCL function ``name`` applying ``program`` (see the module docstring).
 
     ``channels`` is the size of the step's channel axis (per-channel vectors
     must have that length); ``n_inputs`` the number of step inputs.  With
     ``inline_scalars`` false, scalar constants are read from ``k`` too, so
     steps whose programs differ only in constants share one function text.
+    ``width`` 8 makes ``y`` and the inputs ``float8``: channels ``c .. c+7`` at once
+    (the same operations lane by lane).
     """
+    if width not in (1, 8):
+        raise ValueError("width must be 1 or 8")
+    T = "float" if width == 1 else "float8"
     check_program(program, consts, n_inputs)
-    table = _Consts(consts, channels, inline_scalars)
+    table = _Consts(consts, channels, inline_scalars, width)
     body: list[str] = []
     used: list[int] = []
     for ins in program:
@@ -155,18 +165,18 @@ def epilogue_function(name: str, program: list, consts: dict[str, np.ndarray], n
             slope = table.ref(params["slope"]) if "slope" in params else None
             if ins[1] not in ACTIVATIONS:
                 raise ValueError(f"unknown activation '{ins[1]}'")
-            body.extend(activation_code(ins[1], params, slope))
+            body.extend(activation_code(ins[1], params, slope, T))
         elif op in ("add", "mul"):
             k = int(ins[1])
             if k not in used:
                 used.append(k)
             sign = "+" if op == "add" else "*"
-            body.append(f"{{ float o = in{k} * {table.ref(ins[2])}; o = o + {table.ref(ins[3])}; y = y {sign} o; }}")
+            body.append(f"{{ {T} o = in{k} * {table.ref(ins[2])}; o = o + {table.ref(ins[3])}; y = y {sign} o; }}")
         elif op == "round":
             body.append(f"y = fmin(fmax(rint(y), {_lit(ins[1])}), {_lit(ins[2])});")
     used.sort()
-    params = ["float y", "int c", "__global const float *k"] + [f"float in{k}" for k in used]
-    lines = [f"inline float {name}({', '.join(params)}) {{", "#pragma OPENCL FP_CONTRACT OFF"]
+    params = [f"{T} y", "int c", "__global const float *k"] + [f"{T} in{k}" for k in used]
+    lines = [f"inline {T} {name}({', '.join(params)}) {{", "#pragma OPENCL FP_CONTRACT OFF"]
     lines += ["    " + s for s in body]
     lines += ["    (void)c; (void)k;", "    return y;", "}"]
     return EpilogueCode(name, "\n".join(lines) + "\n", table.array(), used)

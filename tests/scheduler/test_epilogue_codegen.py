@@ -15,7 +15,7 @@ import pytest
 from gpu_int8.schedule.epilogue import ACTIVATIONS, run_epilogue
 from gpu_int8.scheduler.epilogue_codegen import PRAGMA, canonical_requant, epilogue_function, float_literal
 
-C = 8
+C = 16
 N = 4096
 rng = np.random.default_rng(1)
 
@@ -52,16 +52,20 @@ def programs():
     return out
 
 
-def run_on_device(device, program, y, channel, other, inline_scalars):
+def run_on_device(device, program, y, channel, other, inline_scalars, width=1):
     import pyopencl as cl
 
-    code = epilogue_function("ep_test", program, CONSTS, 2, C, inline_scalars=inline_scalars)
+    code = epilogue_function("ep_test", program, CONSTS, 2, C, inline_scalars=inline_scalars, width=width)
+    if width == 1:
+        body = "out[i] = " + code.call("y[i]", "c[i]", "k", {1: "o[i]"}) + ";"
+    else:  # element i*8 + j has channel (i*8 + j) % C: lanes are consecutive channels
+        body = "vstore8(" + code.call("vload8(i, y)", "c[8 * i]", "k", {1: "vload8(i, o)"}) + ", i, out);"
     source = PRAGMA + code.source + """
 __kernel void t(__global const float *y, __global const int *c, __global const float *o,
                 __global const float *k, __global float *out)
 {
     const int i = get_global_id(0);
-    out[i] = """ + code.call("y[i]", "c[i]", "k", {1: "o[i]"}) + """;
+    """ + body + """
 }
 """
     prg = cl.Program(device.context, source).build(options="-cl-std=CL1.2")
@@ -70,7 +74,7 @@ __kernel void t(__global const float *y, __global const int *c, __global const f
     kbuf = alloc.from_numpy(code.consts if code.consts.size else np.zeros(1, np.float32))
     args = [alloc.from_numpy(y), alloc.from_numpy(channel.astype(np.int32)), alloc.from_numpy(other), kbuf,
             alloc.alloc(out.nbytes)]
-    prg.t(device.queue, (N,), None, *args)
+    prg.t(device.queue, (N // width,), None, *args)
     return alloc.copyout(out, args[-1])
 
 
@@ -82,9 +86,10 @@ def make_data():
     return acc, channel, other
 
 
-@pytest.mark.parametrize("inline_scalars", [True, False], ids=["literals", "buffer"])
+@pytest.mark.parametrize("inline_scalars, width", [(True, 1), (False, 1), (False, 8)],
+                         ids=["literals", "buffer", "float8"])
 @pytest.mark.parametrize("name, program, exact", programs(), ids=[p[0] for p in programs()])
-def test_generated_epilogue_matches_run_epilogue(any_device, name, program, exact, inline_scalars):
+def test_generated_epilogue_matches_run_epilogue(any_device, name, program, exact, inline_scalars, width):
     acc, channel, other = make_data()
     # run_epilogue with the channel axis last: y[i, c] for every element's own channel
     y2 = np.zeros((N, C), np.float32)
@@ -92,7 +97,7 @@ def test_generated_epilogue_matches_run_epilogue(any_device, name, program, exac
     o2 = np.zeros((N, C), np.float32)
     o2[np.arange(N), channel] = other
     want = run_epilogue(y2, program, CONSTS, [None, o2], 1)[np.arange(N), channel]
-    got = run_on_device(any_device, program, acc, channel, other, inline_scalars)
+    got = run_on_device(any_device, program, acc, channel, other, inline_scalars, width)
     rounds = program[-1][0] == "round"
     if exact:
         np.testing.assert_array_equal(got, want)

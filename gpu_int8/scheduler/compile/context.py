@@ -62,11 +62,11 @@ class CompileContext:
         return self.placements[tensor]
 
 
-def step_epilogue(step: Step, out: Placement, name_hint: str = "ep") -> EpilogueCode:
+def step_epilogue(step: Step, out: Placement, name_hint: str = "ep", width: int = 1) -> EpilogueCode:
     """The step's epilogue as an OpenCL function (constants in the buffer, shared by equal programs)."""
     channels = out.shape[step.axis] if step.axis is not None else None
     code = epilogue_function("EPILOGUE_NAME", step.epilogue, step.consts, len(step.inputs), channels,
-                             inline_scalars=False)
+                             inline_scalars=False, width=width)
     # named by its text, so steps with the same program shape share one kernel instance
     code.name = f"{name_hint}_{hashlib.sha256(code.source.encode()).hexdigest()[:10]}"
     code.source = code.source.replace("EPILOGUE_NAME", code.name)

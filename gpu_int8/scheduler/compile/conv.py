@@ -135,7 +135,17 @@ def fused_epilogue(ctx: CompileContext, step: Step, y_p: Placement) -> tuple[Fus
     store = store_expr(y_p.dtype, code.call("(float)(acc)", "(c)", "epi_k", values))
     params = ", __global const float *epi_k" + "".join(
         f", __global const {ctx.placement(step.inputs[k]).cl_type} *epi_in{k}" for k in code.inputs)
-    return FusedEpilogue(code.source, store, y_p.cl_type, params, code.consts), ops
+    # 8 consecutive channels at once, for kernels that hold them in a vector (the portable GEMM)
+    vec = step_epilogue(step, y_p, "ep8", width=8)
+    values8 = {k: f"convert_float8(vload8(0, epi_in{k} + (off)))" for k in vec.inputs}
+    value8 = vec.call("convert_float8(acc8)", "(c)", "epi_k", values8)
+    store8 = f"vstore8({STORE8[y_p.dtype].format(value8)}, 0, y + (off))"
+    return FusedEpilogue(code.source + vec.source, store, y_p.cl_type, params, code.consts, store8), ops
+
+
+#: float8 -> the stored 8-vector of each output type (values already rounded for integer types)
+STORE8 = {"u8": "convert_uchar8_sat({})", "i8": "convert_char8_sat({})", "f32": "({})",
+          "i32": "convert_int8_sat_rte({})"}
 
 
 def compile_conv(ctx: CompileContext, step: Step) -> StepPlan | None:
