@@ -201,8 +201,9 @@ def direct_conv(ctx: CompileContext, step: Step, flat_w: np.ndarray) -> StepPlan
     n, _, ih, iw = x_p.shape
     oh, ow = y_p.shape[2:]
     defines = {"X_T": x_p.cl_type, "Y_T": y_p.cl_type, "N": n, "IH": ih, "IW": iw, "OH": oh, "OW": ow,
-               "KH": kh, "KW": kw, "SH": a["strides"][0], "SW": a["strides"][1], "PH": a["pads_begin"][0],
-               "PW": a["pads_begin"][1], "DH": a["dilations"][0], "DW": a["dilations"][1], "CIN_G": cin_g,
+               "KH": kh, "KW": kw, "SH": int(a["strides"][0]), "SW": int(a["strides"][1]),
+               "PH": int(a["pads_begin"][0]), "PW": int(a["pads_begin"][1]), "DH": int(a["dilations"][0]),
+               "DW": int(a["dilations"][1]), "CIN_G": cin_g,
                "COUT_G": cout_g, "COUT": cout, "OCB": ocb, "PAD_VALUE": int(a["pad_value"]),
                "X_OFF(n,c,h,w)": x_p.offset(["n", "c", "h", "w"]),
                "Y_OFF(n,c,h,w)": y_p.offset(["n", "c", "h", "w"]), "COMP(c)": comp_expr, **epi}
@@ -274,8 +275,9 @@ def compile_deconv(ctx: CompileContext, step: Step) -> StepPlan | None:
     n, _, ih, iw = x_p.shape
     cout, oh, ow = y_p.shape[1:]
     defines = {"X_T": x_p.cl_type, "Y_T": y_p.cl_type, "N": n, "IH": ih, "IW": iw, "OH": oh, "OW": ow,
-               "KH": kh, "KW": kw, "SH": a["strides"][0], "SW": a["strides"][1], "PH": a["pads_begin"][0],
-               "PW": a["pads_begin"][1], "DH": a["dilations"][0], "DW": a["dilations"][1], "CIN_G": cin_g,
+               "KH": kh, "KW": kw, "SH": int(a["strides"][0]), "SW": int(a["strides"][1]),
+               "PH": int(a["pads_begin"][0]), "PW": int(a["pads_begin"][1]), "DH": int(a["dilations"][0]),
+               "DW": int(a["dilations"][1]), "CIN_G": cin_g,
                "COUT_G": cout_g, "COUT": cout,
                "X_OFF(n,c,h,w)": x_p.offset(["n", "c", "h", "w"]),
                "Y_OFF(n,c,h,w)": y_p.offset(["n", "c", "h", "w"]), "COMP(c)": comp_expr, **epi}

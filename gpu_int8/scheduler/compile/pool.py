@@ -47,6 +47,7 @@ def compile_max_pool(ctx: CompileContext, step: Step) -> StepPlan | None:
 
 
 def _geometry_defines(xp, yp, kernel, strides, dilations, pb, pe) -> dict:
+    kernel, strides, dilations, pb, pe = ([int(v) for v in a] for a in (kernel, strides, dilations, pb, pe))
     return {"X_T": xp.cl_type, "Y_T": yp.cl_type, "COUNT": yp.physical_size,
             "X_OFF(n,c,h,w)": _xoff(xp), "IH": xp.shape[2], "IW": xp.shape[3],
             "KH": kernel[0], "KW": kernel[1], "SH": strides[0], "SW": strides[1],

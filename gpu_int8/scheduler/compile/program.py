@@ -21,6 +21,8 @@ import re
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from gpu_int8.runtime.cl_backend import CLProgram
 from gpu_int8.scheduler.epilogue_codegen import PRAGMA
 from gpu_int8.scheduler.program_cache import BuildError, kernel_source
@@ -137,7 +139,7 @@ class ProgramBuilder:
                                     + _DEFINE.findall(prelude)))
         renames = [f for f in functions if f not in macros]
         text = "".join([
-            f"// ---- instance {suffix} (step {self.current_step}) ----\n",
+            f"// ---- instance {suffix} (step {_comment_safe(self.current_step)}) ----\n",
             define_lines,
             "".join(f"#define {f} {f}__{suffix}\n" for f in renames),
             prelude, "\n", source, "\n",
@@ -230,6 +232,11 @@ def _kernel_names(source: str) -> list[str]:
     return re.findall(r"\b(?:__kernel|kernel)\s+void\s+([A-Za-z_]\w*)\s*\(", text)
 
 
+def _comment_safe(text: str) -> str:
+    """A model-given name reduced to characters that cannot leave a ``//`` comment."""
+    return re.sub(r"[^A-Za-z0-9_.:@#/+-]", "_", text)[:120]
+
+
 def _std_version(option: str) -> float:
     """1.2 for ``-cl-std=CL1.2``; 0 when absent."""
     m = re.search(r"CL(\d+)\.(\d+)", option)
@@ -237,6 +244,10 @@ def _std_version(option: str) -> float:
 
 
 def _macro_value(v) -> str:
-    if isinstance(v, bool):
+    if isinstance(v, (bool, np.bool_)):
         return str(int(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if "\n" in str(v):
+        raise ValueError("a macro value spans lines")
     return str(v)
