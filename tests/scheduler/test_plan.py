@@ -127,3 +127,15 @@ def test_placements_follow_the_family(layout_family):
     expected = {"portable": "nhwc", "intel": "fsv16"}[layout_family]
     assert placements["c1"].layout == expected  # 4-D int8
     assert placements["x"].layout == "plain" and placements["a3"].layout == "plain"
+
+
+def test_model_names_cannot_inject_source():
+    from gpu_int8.scheduler.compile.program import ProgramBuilder
+
+    builder = ProgramBuilder(None, ["-cl-std=CL1.2"])
+    builder.current_step = "conv\n#error injected */ //"
+    builder.instance("__kernel void k(__global int *y) { y[0] = V; }", {"V": 3})
+    (source,) = builder.sources().values()
+    assert not any(line.lstrip().startswith("#error") for line in source.splitlines())
+    assert "\n#define V 3\n" in source
+    assert "#define k k__" in source  # the kernel is renamed per instance
