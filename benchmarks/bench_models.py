@@ -26,6 +26,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import gpu_int8  # noqa: E402
+from gpu_int8.scheduler.devices import discover_devices  # noqa: E402
+
+# before OpenVINO is imported: its libraries keep Intel's CPU OpenCL runtime from loading
+discover_devices()
+
 from tests import fixtures  # noqa: E402  (builds and caches the NNCF IR)
 
 

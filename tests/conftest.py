@@ -11,6 +11,13 @@ _REPO = str(Path(__file__).resolve().parents[1])
 if _REPO not in sys.path:  # `pytest` (unlike `python -m pytest`) does not put the repo on sys.path
     sys.path.insert(0, _REPO)
 
+# Discover OpenCL devices before anything imports OpenVINO: once OpenVINO's own
+# libraries are loaded, Intel's CPU OpenCL runtime fails to load in the same
+# process and its kernel tests would silently have no device.
+from gpu_int8.scheduler.devices import discover_devices  # noqa: E402
+
+discover_devices()
+
 from tests import fixtures  # noqa: E402
 
 
