@@ -5,8 +5,8 @@
 * ``fsv16``: the Intel family's channel-blocked layout ``[N][ceil(C/16)][H][W][16]``;
   channels past C are padding (their weights are zero, so their content never matters).
 
-Device-side reorders are in ``cl_kernels/reorder.cl``; these NumPy versions are for
-tests and host staging.
+Device-side reorders are gather steps (``scheduler/move_maps.py``); these NumPy
+versions are for tests and host staging.
 """
 
 from __future__ import annotations
