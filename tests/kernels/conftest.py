@@ -1,59 +1,13 @@
-"""OpenCL fixtures for the kernel tests: one device per installed CPU runtime.
-
-The pip runtimes are registered before anything queries OpenCL platforms (the ICD
-loader reads its vendor list once per process).
-"""
+"""OpenCL fixtures for the kernel tests: every installed CPU runtime, each PoCL by version."""
 
 from __future__ import annotations
 
-import re
-import warnings
-
 import pytest
 
-from gpu_int8.scheduler.devices import discover_devices
-from gpu_int8.scheduler.runtimes import register_runtimes
+from tests.cl_devices import RUNTIMES, cl_device_for, quiet_compiler
 
-register_runtimes()
-
-
-def _pocl_runtimes() -> dict:
-    """One entry per installed PoCL (pip's 3.0 and Debian's 3.1 may both be there), by version."""
-    found = {}
-    for d in discover_devices():
-        if d.is_pocl:
-            m = re.search(r"PoCL (\S+)", d.platform_version)
-            found[f"pocl-{m.group(1) if m else d.index}"] = (d.platform_version,
-                                                            lambda x, v=d.platform_version: x.platform_version == v)
-    return found or {"pocl": ("PoCL (pip: pocl-binary-distribution, or Debian: pocl-opencl-icd)",
-                              lambda d: d.is_pocl)}
-
-
-RUNTIMES = {
-    "intel-cpu": ("Intel CPU OpenCL runtime (pip: intel-opencl-rt, intel-cmplr-lib-rt)",
-                  lambda d: d.is_intel_cpu_runtime),
-    **_pocl_runtimes(),
-}
 #: (runtime, kernel family) pairs the kernel tests run on
 COMBOS = [("intel-cpu", "intel"), ("intel-cpu", "portable")] + [(r, "portable") for r in RUNTIMES if r != "intel-cpu"]
-
-_DEVICES: dict[str, object] = {}
-
-
-def cl_device_for(runtime: str):
-    """A CLDevice on ``runtime`` (cached per session), or pytest.skip saying what is missing."""
-    if runtime == "pocl":  # any PoCL, for tests that need one
-        runtime = next(r for r in RUNTIMES if r.startswith("pocl"))
-    if runtime not in _DEVICES:
-        from gpu_int8.runtime.cl_backend import CLDevice
-
-        what, match = RUNTIMES[runtime]
-        found = [d for d in discover_devices() if match(d)]
-        _DEVICES[runtime] = CLDevice(found[0]) if found else f"{what} is not installed"
-    dev = _DEVICES[runtime]
-    if isinstance(dev, str):
-        pytest.skip(dev)
-    return dev
 
 
 @pytest.fixture(params=COMBOS, ids=[f"{r}-{f}" for r, f in COMBOS])
@@ -71,8 +25,5 @@ def any_device(request):
 
 @pytest.fixture(autouse=True)
 def _quiet_compiler():
-    # PoCL built for AVX2 warns about 16-wide vector ABI in its own headers
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Non-empty compiler output")
-        warnings.filterwarnings("ignore", message="From-source build succeeded")
+    with quiet_compiler():
         yield

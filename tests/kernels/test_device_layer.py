@@ -16,7 +16,7 @@ from gpu_int8.scheduler.devices import DeviceInfo, discover_devices
 from gpu_int8.scheduler.program_cache import ProgramCache, kernel_source
 from gpu_int8.scheduler.runtimes import intel_cpu_runtime_library, pocl_libraries
 from gpu_int8.scheduler.selection import select_device
-from tests.kernels.conftest import cl_device_for
+from tests.cl_devices import cl_device_for
 
 REPO = Path(__file__).resolve().parents[2]
 

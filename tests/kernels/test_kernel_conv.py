@@ -137,7 +137,7 @@ def test_float_blocks_exact_at_extremes(device_family):
 @pytest.mark.parametrize("act", [np.uint8, np.int8])
 def test_intel_khr_dot_product_forms(dot_mode, act):
     """cl_khr_integer_dot_product builtins give the same integers as the plain multiply-add."""
-    from tests.kernels.conftest import cl_device_for
+    from tests.cl_devices import cl_device_for
 
     dev = cl_device_for("intel-cpu")
     if "cl_khr_integer_dot_product" not in dev.info.extensions:

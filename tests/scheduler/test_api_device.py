@@ -11,7 +11,7 @@ from onnx import TensorProto, helper, numpy_helper
 import gpu_int8
 from gpu_int8.cli.main import main
 from gpu_int8.scheduler.compile import float_ops
-from tests.scheduler.conftest import cl_device_for
+from tests.cl_devices import cl_device_for
 
 SHAPE = (1, 3, 32, 32)
 
