@@ -15,8 +15,7 @@ import itertools
 import numpy as np
 
 from gpu_int8.errors import ModelError
-from gpu_int8.graph.node import Node
-from gpu_int8.ops import conv_math, get_op, spatial
+from gpu_int8.ops import conv_math, spatial
 from gpu_int8.schedule import Schedule, Step
 from gpu_int8.schedule.epilogue import per_channel, run_epilogue
 from gpu_int8.schedule.step import CONVERTING
@@ -155,20 +154,7 @@ def _axes_sum(step: Step, x: np.ndarray):
 
 
 def _run_op(step: Step, inputs: list[np.ndarray], outputs) -> list[np.ndarray]:
-    op = get_op(step.op_type)
-    if op is None:
-        raise ValueError(f"no op definition for {step.op_type}")
-    node = Node(step.op_type, step.name, [], list(step.outputs), dict(step.attrs.get("op_attrs", {})))
-    args = []
-    for arg in step.attrs["args"]:
-        if arg is None:
-            args.append(None)
-        elif arg[0] == "t":
-            args.append(inputs[step.inputs.index(arg[1])])
-        else:
-            args.append(step.consts[arg[1]])
-    with np.errstate(all="ignore"):
-        results = op.run(node, *args)
+    results = step.run_op(inputs)
     stored = []
     for data, tensor in zip(results, outputs):
         data = np.asarray(data)

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gpu_int8.graph.node import Node
 from gpu_int8.ops import get_op
 from gpu_int8.schedule import Step
 from gpu_int8.scheduler.compile.indexing import Placement
@@ -97,8 +96,8 @@ def logical_maps(step: Step, in_shapes: list[tuple], dtype) -> list[tuple[np.nda
     def probe(shift):
         return [(np.arange(n, dtype=np.int64) + b + shift).reshape(s) for n, b, s in zip(sizes, bases, in_shapes)]
 
-    first = _run(step, op, probe(0))
-    second = _run(step, op, probe(total))
+    first = _run(step, probe(0))
+    second = _run(step, probe(total))
     maps = []
     for o1, o2 in zip(first, second):
         o1, o2 = np.asarray(o1).reshape(-1), np.asarray(o2).reshape(-1)
@@ -129,19 +128,9 @@ def logical_maps(step: Step, in_shapes: list[tuple], dtype) -> list[tuple[np.nda
     return maps
 
 
-def _run(step: Step, op, tensors: list[np.ndarray]) -> tuple:
-    node = Node(step.op_type, step.name, [], list(step.outputs), dict(step.attrs.get("op_attrs", {})))
-    args = []
-    for arg in step.attrs["args"]:
-        if arg is None:
-            args.append(None)
-        elif arg[0] == "t":
-            args.append(tensors[step.inputs.index(arg[1])])
-        else:
-            args.append(step.consts[arg[1]])
+def _run(step: Step, tensors: list[np.ndarray]) -> tuple:
     try:
-        with np.errstate(all="ignore"):
-            return op.run(node, *args)
+        return step.run_op(tensors)
     except Exception as exc:  # noqa: BLE001 - any failure on probes means: not a gather
         raise NotAGather(f"{step.op_type} does not run on index probes: {exc}") from None
 
@@ -155,7 +144,7 @@ def _verify(step: Step, op, in_shapes, dtype, maps) -> None:
         data = [rng.integers(info.min, int(info.max) + 1, size=s, dtype=np.int64).astype(dtype) for s in in_shapes]
     else:
         data = [rng.standard_normal(s).astype(dtype) for s in in_shapes]
-    results = _run(step, op, data)
+    results = _run(step, data)
     flat = [d.reshape(-1) for d in data]
     for out, (which, index, fill) in zip(results, maps):
         expect = np.asarray(out).reshape(-1)
