@@ -34,8 +34,9 @@ DEFAULT_SHAPES = "3136x576x64,49x4608x512"
 
 def variants(info, family):
     if family == "portable":
-        return [dict(tile=6), dict(tile=6, local_size=(1, 32)), dict(tile=4, local_size=(4, 4)),
-                dict(tile=8, local_size=(1, 16))]
+        return [dict(variant="float", tile=6), dict(variant="float", tile=4, local_size=(4, 4)),
+                dict(variant="dot", tile=4), dict(variant="dot", tile=4, local_size=(1, 1)),
+                dict(variant="dot", tile=4, local_size=(1, 8))]
     sizes = [s for s in (8, 16) if s in info.subgroup_sizes]
     return [dict(subgroup_size=sg, tile=t) for sg in sizes for t in (4, 8)]
 

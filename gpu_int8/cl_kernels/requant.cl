@@ -15,8 +15,8 @@
 //                comp[c] added, c the output channel, off the element's offset in y
 //                (operands stored like y are read at off) - instead of requantizing;
 //                EPI_ARGS appends the epilogue's buffers to the kernel's parameters;
-//                kernels holding 8 channels in a vector use EPI_STORE8(acc8, c, off)
-//                where it is defined
+//                kernels holding 8 or 4 channels in a vector use EPI_STORE8(acc8, c, off)
+//                or EPI_STORE4(acc4, c, off) where it is defined
 //   OUT_T     the output element type
 
 #ifndef OUT_MODE
@@ -85,7 +85,21 @@ inline int8 rq_round_clamp8(float8 v, int lo, int hi) {
     return convert_int8(r);
 }
 
+// 4 channels at once (conv_gemm_dot tiles)
+inline float4 rq_affine4(int4 acc, float4 m, float4 b) {
+#pragma OPENCL FP_CONTRACT OFF
+    float4 p = convert_float4(acc) * m;
+    return p + b;
+}
+
+inline int4 rq_round_clamp4(float4 v, int lo, int hi) {
+    float4 r = rint(v);
+    r = fmin(fmax(r, (float4)((float)lo)), (float4)((float)hi));
+    return convert_int4(r);
+}
+
 // convert_<OUT_T>8(v), e.g. convert_uchar8, for values already inside the output range
 #define RQ_CAT_(a, b) a##b
 #define RQ_CAT(a, b) RQ_CAT_(a, b)
 #define CONVERT_OUT8(v) RQ_CAT(convert_, RQ_CAT(OUT_T, 8))(v)
+#define CONVERT_OUT4(v) RQ_CAT(convert_, RQ_CAT(OUT_T, 4))(v)

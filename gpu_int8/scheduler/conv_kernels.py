@@ -32,7 +32,8 @@ class FusedEpilogue:
     the extra kernel parameters (``, __global const float *k, ...``): the first is the
     ``consts`` buffer, the others come with each call.  ``store8``, when set, is a statement
     storing 8 consecutive channels from ``acc8`` (int8 vector), ``c`` (the first channel) and
-    ``off`` (the first element's offset), for kernels that hold channels in vectors.
+    ``off`` (the first element's offset), for kernels that hold channels in vectors; ``store4``
+    the same for 4 channels from ``acc4``.
     """
 
     prelude: str
@@ -41,6 +42,9 @@ class FusedEpilogue:
     params: str
     consts: np.ndarray
     store8: str = ""
+    store4: str = ""
+
+
 ACT_TYPES = {np.dtype(np.uint8): "uchar", np.dtype(np.int8): "char"}
 
 
@@ -175,6 +179,35 @@ def pack_weights_depthwise(w: np.ndarray, g: ConvGeometry, channel_pad: int = 1)
     return out
 
 
+def pack_weights_dot(w: np.ndarray, g: ConvGeometry, tn: int, kp: int | None = None) -> np.ndarray:
+    """int8 ``[G][COUT_GP][KP]`` (k = (kh*KW + kw)*CIN_G + ci), output channels zero-padded to a
+    multiple of tn, k zero-padded to kp (default K)."""
+    _check_weights(w, g)
+    cout_gp = -(-g.cout_g // tn) * tn
+    wg = w.reshape(g.groups, g.cout_g, g.cin_g, g.kh, g.kw).transpose(0, 1, 3, 4, 2)  # G,COUT_G,KH,KW,CIN_G
+    out = np.zeros((g.groups, cout_gp, kp or g.k), np.int8)
+    out[:, : g.cout_g, : g.k] = wg.reshape(g.groups, g.cout_g, g.k)
+    return out
+
+
+#: shortest dot product (contiguous terms per output) for which the dot-product kernel pays off:
+#: each one ends in a horizontal sum, which costs as much as about 64 terms of products
+DOT_MIN_RUN = 128
+
+
+def portable_variant(g: ConvGeometry) -> str:
+    """Which portable GEMM kernel runs a convolution: "dot" (integer dot products, vectorized by
+    the CPU compiler into VNNI / pmaddwd; KxK convolutions gather their windows first, so each
+    output is one dot product over all KH*KW*CIN_G terms) when that product is long enough,
+    else "float" (exact float32 FMA blocks over 16 output channels)."""
+    return "dot" if g.k >= DOT_MIN_RUN else "float"
+
+
+def needs_im2col(g: ConvGeometry) -> bool:
+    """Whether the dot-product kernel runs on gathered windows (every KxK convolution)."""
+    return g.kh * g.kw > 1
+
+
 def portable_local_size(n_tiles: int, m_tiles: int) -> tuple[int, int]:
     """Work-group shape of the portable GEMM.  CPU runtimes run a work-group on one core
     (PoCL's default is a single group for the whole grid, hence always explicit): 8 row
@@ -208,7 +241,8 @@ class ConvKernel:
                  mscale: np.ndarray, bias: np.ndarray, *, act_dtype=np.uint8, out: str = "u8",
                  lo: int | None = None, hi: int | None = None, pad_value: int = 0,
                  subgroup_size: int = 16, tile: int | None = None, dot_mode: int = 0,
-                 local_size: tuple[int, ...] | None = None, epilogue: FusedEpilogue | None = None):
+                 variant: str = "auto", local_size: tuple[int, ...] | None = None,
+                 epilogue: FusedEpilogue | None = None):
         if family not in ("intel", "portable"):
             raise ValueError(f"unknown kernel family '{family}'")
         if out not in OUT_TYPES and not (out == "epilogue" and epilogue is not None):
@@ -242,12 +276,26 @@ class ConvKernel:
             defines.update({"EPI_STORE(acc,c,off)": self.epilogue.store, "EPI_ARGS": self.epilogue.params})
             if self.epilogue.store8:
                 defines["EPI_STORE8(acc8,c,off)"] = self.epilogue.store8
+            if self.epilogue.store4:
+                defines["EPI_STORE4(acc4,c,off)"] = self.epilogue.store4
             self._program_kw = {"prelude": self.epilogue.prelude}
             consts = self.epilogue.consts if self.epilogue.consts.size else np.zeros(1, np.float32)
             self._extra = (alloc.from_numpy(np.asarray(consts, np.float32)),)
         pad = np.array([pad_value], np.int64).astype(self.act_dtype)
         self.depthwise = geom.is_depthwise
+        self.im2col = None  # (x_buf, cols_buf) -> launch, where the kernel reads gathered windows
+        self.cols_nbytes = 0
+        self._own_cols = None
+        self.variant = None  # the portable GEMM kernel: "dot" or "float"
         if family == "portable":
+            self.variant = portable_variant(geom) if variant == "auto" else variant
+            if self.variant not in ("dot", "float"):
+                raise ValueError(f"unknown portable variant '{variant}'")
+            if self.variant == "dot" and not self.depthwise:
+                comp = np.asarray(comp, np.int64).reshape(-1)
+                if self.act_dtype == np.int8:  # the kernel reads x + 128 (sign bit flipped)
+                    comp = comp - 128 * weights.reshape(geom.cout, -1).astype(np.int64).sum(axis=1)
+                self._comp = per_channel(comp.astype(np.int32), np.int32)
             self._init_portable(defines, weights, pad, tile, local_size)
         else:
             self._init_intel(defines, weights, pad, subgroup_size, tile, dot_mode, local_size)
@@ -265,6 +313,9 @@ class ConvKernel:
             cvec = -(-g.c // 8)
             self._global = (cvec, -(-g.ow // self.tile), g.n * g.oh)
             self._local = local_size or (min(cvec, 4), 1, 1)
+        elif self.variant == "dot":
+            self._init_dot(defines, weights, pad, tile, local_size)
+            return
         else:
             self.tile = tile or 6
             defines.update(TM=self.tile, NPAD=npad16(g.cout_g))
@@ -277,6 +328,38 @@ class ConvKernel:
         self._pad = alloc.from_numpy(np.full(max(g.cin_g, g.c), pad[0], self.act_dtype))
         self._args = lambda x, y: (x, self._w, self._comp, self._m, self._b, y, self._pad,
                                    np.int32(g.m), self.lo, self.hi)
+
+    def _init_dot(self, defines, weights, pad, tile, local_size):
+        g, alloc, info = self.geom, self.device.allocator, self.device.info
+        # 4 x 4 int32 sums per work-item: with the operand rows they fill the 32 vector registers
+        self.tile, tn = tile or 4, 4
+        cout_gp = -(-g.cout_g // tn) * tn
+        # Intel's CPU runtime vectorizes across work-items unless asked for subgroups of one;
+        # PoCL does not when a work-group is one work-item
+        no_wi_vec = "cl_intel_required_subgroup_size" in info.extensions
+        opts = [info.cl_std_option] if no_wi_vec else ["-cl-std=CL1.2"]
+        flip = int(self.act_dtype == np.int8)
+        self._pad = alloc.from_numpy(np.full(max(g.cin_g, g.c), pad[0], self.act_dtype))
+        gemm_geom, kp = g, None
+        if needs_im2col(g):
+            kp = -(-g.k // 16) * 16
+            gemm_geom = ConvGeometry(g.n, g.groups * kp, g.oh, g.ow, g.cout, groups=g.groups)
+            cdefs = dict(ACT_T=defines["ACT_T"], ACT_FLIP=flip, NO_WI_VECTORIZE=int(no_wi_vec), KP=kp,
+                         **g.geometry_defines())
+            prog = self.device.program("im2col.cl", "im2col", cdefs, opts)
+            self.cols_nbytes = g.m * g.groups * kp
+            cglobal, clocal = (g.groups, g.m), (None if no_wi_vec else (1, 1))
+            self.im2col = lambda x, cols, wait=False: prog(x, cols, self._pad, np.int32(g.m), global_size=cglobal,
+                                                           local_size=clocal, wait=wait)
+            defines.update(ACT_T="uchar", **gemm_geom.geometry_defines())
+            flip = 0  # the gathered windows hold x + 128 already
+        defines.update(TM=self.tile, TN=tn, COUT_GP=cout_gp, ACT_FLIP=flip, NO_WI_VECTORIZE=int(no_wi_vec))
+        self._w = alloc.from_numpy(pack_weights_dot(weights, g, tn, kp))
+        self._prog = self.device.program("conv_gemm_dot.cl", "conv_gemm_dot", defines, opts, **self._program_kw)
+        self._global = (g.groups * cout_gp // tn, -(-g.m // self.tile))
+        self._local = local_size or (None if no_wi_vec else (1, 1))
+        self._args = lambda x, y: (x, self._w, self._comp, self._m, self._b, y, self._pad,
+                                   np.int32(gemm_geom.m), self.lo, self.hi)
 
     # -- intel --
 
@@ -332,6 +415,17 @@ class ConvKernel:
         """Enqueue the kernel on ``x_buf`` -> ``y_buf``; returns the launch (with its profiling event).
 
         ``operands``: the buffers a fused epilogue reads besides its constants (residual inputs).
+        Where the kernel gathers windows first (``im2col``), they go to a buffer of its own;
+        a plan calls :attr:`im2col` and :meth:`gemm` itself, with a buffer it plans.
         """
+        if self.im2col is not None:
+            if self._own_cols is None:
+                self._own_cols = self.device.allocator.alloc(self.cols_nbytes)
+            self.im2col(x_buf, self._own_cols)
+            x_buf = self._own_cols
+        return self.gemm(x_buf, y_buf, *operands, wait=wait)
+
+    def gemm(self, x_buf, y_buf, *operands, wait: bool = False):
+        """The convolution proper, on ``x_buf`` (the gathered windows where :attr:`im2col` is set)."""
         args = self._args(x_buf, y_buf) + self._extra + tuple(operands)
         return self._prog(*args, global_size=self._global, local_size=self._local, wait=wait)

@@ -84,8 +84,8 @@ class _Consts:
             self.size += v.size
         if v.size == 1:
             return f"k[{self.offsets[key]}]"
-        if self.width == 8:  # channels c .. c+7
-            return f"vload8(0, k + {self.offsets[key]} + c)"
+        if self.width > 1:  # channels c .. c+width-1
+            return f"vload{self.width}(0, k + {self.offsets[key]} + c)"
         return f"k[{self.offsets[key]} + c]"
 
     def array(self) -> np.ndarray:
@@ -146,12 +146,12 @@ def epilogue_function(name: str, program: list, consts: dict[str, np.ndarray], n
     must have that length); ``n_inputs`` the number of step inputs.  With
     ``inline_scalars`` false, scalar constants are read from ``k`` too, so
     steps whose programs differ only in constants share one function text.
-    ``width`` 8 makes ``y`` and the inputs ``float8``: channels ``c .. c+7`` at once
-    (the same operations lane by lane).
+    ``width`` 4 or 8 makes ``y`` and the inputs ``float4`` / ``float8``: channels
+    ``c .. c+width-1`` at once (the same operations lane by lane).
     """
-    if width not in (1, 8):
-        raise ValueError("width must be 1 or 8")
-    T = "float" if width == 1 else "float8"
+    if width not in (1, 4, 8):
+        raise ValueError("width must be 1, 4 or 8")
+    T = "float" if width == 1 else f"float{width}"
     check_program(program, consts, n_inputs)
     table = _Consts(consts, channels, inline_scalars, width)
     body: list[str] = []

@@ -6,15 +6,16 @@ import pytest
 
 from tests.cl_devices import RUNTIMES, cl_device_for, quiet_compiler
 
-#: (runtime, kernel family) pairs the kernel tests run on
-COMBOS = [("intel-cpu", "intel"), ("intel-cpu", "portable")] + [(r, "portable") for r in RUNTIMES if r != "intel-cpu"]
+#: (runtime, kernel family, portable GEMM variant) triples the kernel tests run on
+COMBOS = [("intel-cpu", "intel", "auto")] + [(r, "portable", v) for r in RUNTIMES for v in ("float", "dot")]
 
 
-@pytest.fixture(params=COMBOS, ids=[f"{r}-{f}" for r, f in COMBOS])
+@pytest.fixture(params=COMBOS, ids=[f"{r}-{f}" + ("" if f == "intel" else f"-{v}") for r, f, v in COMBOS])
 def device_family(request):
-    """(CLDevice, family) for each runtime/family pair."""
-    runtime, family = request.param
-    return cl_device_for(runtime), family
+    """(CLDevice, family, variant) for each runtime/family/variant; the variant picks the portable GEMM
+    kernel (depthwise convolutions have one kernel per family)."""
+    runtime, family, variant = request.param
+    return cl_device_for(runtime), family, variant
 
 
 @pytest.fixture(params=list(RUNTIMES))

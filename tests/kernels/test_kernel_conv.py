@@ -44,8 +44,10 @@ def _data(geom: ConvGeometry, act, seed: int):
     return x, w, comp, pad_value
 
 
-def run_conv(dev, family, geom, x, w, comp, m, b, *, act, out, pad_value, lo=None, hi=None, **kw):
+def run_conv(dev, family, geom, x, w, comp, m, b, *, act, out, pad_value, lo=None, hi=None, variant="auto", **kw):
     """Run one ConvKernel on NCHW data; returns the NCHW output."""
+    if family == "portable":
+        kw["variant"] = variant
     k = ConvKernel(dev, family, geom, w, comp, m, b, act_dtype=act, out=out, pad_value=pad_value, lo=lo, hi=hi,
                    **kw)
     alloc = dev.allocator
@@ -77,7 +79,7 @@ def assert_requantized(y, ref, what=""):
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_conv_int32_exact(device_family, case):
-    dev, family = device_family
+    dev, family, variant = device_family
     name, geom, act = case
     x, w, comp, pad_value = _data(geom, act, seed=zlib.crc32(name.encode()))
     acc = _reference_acc(geom, x, w, comp, pad_value)
@@ -85,14 +87,15 @@ def test_conv_int32_exact(device_family, case):
     for sg in sgs:
         extra = {"subgroup_size": sg} if sg else {}
         ones = np.ones(geom.cout, np.float32)
-        y = run_conv(dev, family, geom, x, w, comp, ones, 0 * ones, act=act, out="i32", pad_value=pad_value, **extra)
+        y = run_conv(dev, family, geom, x, w, comp, ones, 0 * ones, act=act, out="i32", pad_value=pad_value,
+                     variant=variant, **extra)
         assert y.dtype == np.int32
         np.testing.assert_array_equal(y, acc, err_msg=f"{name} {family} sg={sg}")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_conv_requantized(device_family, case):
-    dev, family = device_family
+    dev, family, variant = device_family
     name, geom, act = case
     x, w, comp, pad_value = _data(geom, act, seed=zlib.crc32(name.encode()))
     acc = _reference_acc(geom, x, w, comp, pad_value)
@@ -100,7 +103,8 @@ def test_conv_requantized(device_family, case):
         m, b = _requant_params(acc, out, seed=len(name))
         # a fused activation range inside the type's range for u8 (e.g. a clamp/ReLU6)
         lo, hi = (3, 200) if out == "u8" else (-128, 127)
-        y = run_conv(dev, family, geom, x, w, comp, m, b, act=act, out=out, pad_value=pad_value, lo=lo, hi=hi)
+        y = run_conv(dev, family, geom, x, w, comp, m, b, act=act, out=out, pad_value=pad_value, lo=lo, hi=hi,
+                     variant=variant)
         ref = requant(acc, m, b, lo, hi, y.dtype)
         assert y.dtype == np.dtype(out.replace("u8", "uint8").replace("i8", "int8"))
         assert_requantized(y, ref, f"{name} {family} {out}")
@@ -110,25 +114,26 @@ def test_conv_requantized(device_family, case):
 @pytest.mark.parametrize("case", [CASES[1], CASES[7]], ids=[CASES[1][0], CASES[7][0]])
 def test_conv_float_output(device_family, case):
     """Debug output f32 = acc*m + b, two float32 roundings: equal to the reference."""
-    dev, family = device_family
+    dev, family, variant = device_family
     name, geom, act = case
     x, w, comp, pad_value = _data(geom, act, seed=zlib.crc32(name.encode()))
     acc = _reference_acc(geom, x, w, comp, pad_value)
     m, b = _requant_params(acc, "i8", seed=1)
-    y = run_conv(dev, family, geom, x, w, comp, m, b, act=act, out="f32", pad_value=pad_value)
+    y = run_conv(dev, family, geom, x, w, comp, m, b, act=act, out="f32", pad_value=pad_value, variant=variant)
     np.testing.assert_array_equal(y, affine(acc, m, b))
 
 
 def test_float_blocks_exact_at_extremes(device_family):
     """255 x -128 over K = 1152: each 512-term float block is at its exactness limit."""
-    dev, family = device_family
+    dev, family, variant = device_family
     geom = ConvGeometry(1, 128, 5, 5, 16, 3, 3, (1, 1), (1, 1), (1, 1))
     x = np.full((1, 128, 5, 5), 255, np.uint8)
     w = np.full((16, 128, 3, 3), -128, np.int8)
     w[1::2] = 127
     comp = np.zeros(16, np.int32)
     ones = np.ones(16, np.float32)
-    y = run_conv(dev, family, geom, x, w, comp, ones, 0 * ones, act=np.uint8, out="i32", pad_value=255)
+    y = run_conv(dev, family, geom, x, w, comp, ones, 0 * ones, act=np.uint8, out="i32", pad_value=255,
+                 variant=variant)
     np.testing.assert_array_equal(y, _reference_acc(geom, x, w, comp, 255))
     assert y[0, 0, 0, 0] == -255 * 128 * 1152
 
@@ -183,15 +188,42 @@ def random_geometry(rng: np.random.Generator) -> ConvGeometry:
 
 @pytest.mark.parametrize("seed", range(6))
 def test_conv_random_shapes(device_family, seed):
-    dev, family = device_family
+    dev, family, variant = device_family
     rng = np.random.default_rng(1000 + seed)
     geom = random_geometry(rng)
     act = np.uint8 if seed % 2 else np.int8
     x, w, comp, pad_value = _data(geom, act, seed=seed)
     acc = _reference_acc(geom, x, w, comp, pad_value)
     ones = np.ones(geom.cout, np.float32)
-    y = run_conv(dev, family, geom, x, w, comp, ones, 0 * ones, act=act, out="i32", pad_value=pad_value)
+    y = run_conv(dev, family, geom, x, w, comp, ones, 0 * ones, act=act, out="i32", pad_value=pad_value,
+                 variant=variant)
     np.testing.assert_array_equal(y, acc, err_msg=str(geom))
     m, b = _requant_params(acc, "u8", seed=seed)
-    y = run_conv(dev, family, geom, x, w, comp, m, b, act=act, out="u8", pad_value=pad_value)
+    y = run_conv(dev, family, geom, x, w, comp, m, b, act=act, out="u8", pad_value=pad_value, variant=variant)
     assert_requantized(y, requant(acc, m, b, 0, 255, np.uint8), str(geom))
+
+
+def test_portable_variant_follows_dot_length():
+    """The dot-product kernel where each output is a long dot product (KxK windows gathered
+    first), the float kernel for short 1x1 reductions whose horizontal sums would dominate."""
+    from gpu_int8.scheduler.conv_kernels import needs_im2col, portable_variant
+
+    conv3 = ConvGeometry(1, 64, 8, 8, 64, 3, 3, (1, 1), (1, 1), (1, 1))
+    assert portable_variant(conv3) == "dot" and needs_im2col(conv3)
+    assert portable_variant(ConvGeometry(1, 64, 8, 8, 256)) == "float"
+    wide = ConvGeometry(1, 256, 8, 8, 64)
+    assert portable_variant(wide) == "dot" and not needs_im2col(wide)
+
+
+def test_dot_kernel_gathers_into_padded_rows(any_device):
+    """A 7x7 window over 3 channels (K = 147, padded to 160 with zeros in windows and weights),
+    signed activations flipped to unsigned: the same integers as the reference."""
+    geom = ConvGeometry(2, 3, 15, 13, 20, 7, 7, (2, 2), (3, 3), (3, 3))
+    x, w, comp, pad_value = _data(geom, np.int8, seed=11)
+    ones = np.ones(geom.cout, np.float32)
+    k = ConvKernel(any_device, "portable", geom, w, comp, ones, 0 * ones, act_dtype=np.int8, out="i32",
+                   pad_value=pad_value, variant="dot")
+    assert k.im2col is not None and k.cols_nbytes == geom.m * 160
+    y = run_conv(any_device, "portable", geom, x, w, comp, ones, 0 * ones, act=np.int8, out="i32",
+                 pad_value=pad_value, variant="dot")
+    np.testing.assert_array_equal(y, _reference_acc(geom, x, w, comp, pad_value))

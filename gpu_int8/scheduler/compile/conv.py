@@ -113,9 +113,17 @@ def family_launches(ctx: CompileContext, step: Step, family: str, geom: ConvGeom
         ctx.scratch.pop(f"{step.name}/acc", None)
         ctx.placements.pop(f"{step.name}/acc", None)
         return None
+    actions, src = [], x_name
+    if kernel.variant == "dot" and not geom.is_depthwise:
+        kname = "conv_gemm_dot"
+    if kernel.im2col is not None:  # the gathered windows: a scratch tensor the memory plan reuses
+        src = ctx.add_scratch(f"{step.name}/cols", Placement((geom.n, kernel.cols_nbytes // geom.m, geom.oh, geom.ow),
+                                                             "u8", x_p.layout))
+        actions.append(CallLaunch(kernel.im2col, [x_name, src], "im2col"))
+        kname = "im2col+" + kname
     if mode == "epilogue":  # the kernel runs the whole program, reading residual operands itself
-        return f"{kname}:epilogue", [CallLaunch(kernel, [x_name, target] + fused[1], kname)]
-    actions = [CallLaunch(kernel, [x_name, target], kname)]
+        return f"{kname}:epilogue", actions + [CallLaunch(kernel.gemm, [src, target] + fused[1], kname)]
+    actions.append(CallLaunch(kernel.gemm, [src, target], kname))
     if mode == "i32":
         code = step_epilogue(step, y_p)
         operands = {k: (step.inputs[k], ctx.placement(step.inputs[k])) for k in code.inputs}
@@ -135,17 +143,21 @@ def fused_epilogue(ctx: CompileContext, step: Step, y_p: Placement) -> tuple[Fus
     store = store_expr(y_p.dtype, code.call("(float)(acc)", "(c)", "epi_k", values))
     params = ", __global const float *epi_k" + "".join(
         f", __global const {ctx.placement(step.inputs[k]).cl_type} *epi_in{k}" for k in code.inputs)
-    # 8 consecutive channels at once, for kernels that hold them in a vector (the portable GEMM)
-    vec = step_epilogue(step, y_p, "ep8", width=8)
-    values8 = {k: f"convert_float8(vload8(0, epi_in{k} + (off)))" for k in vec.inputs}
-    value8 = vec.call("convert_float8(acc8)", "(c)", "epi_k", values8)
-    store8 = f"vstore8({STORE8[y_p.dtype].format(value8)}, 0, y + (off))"
-    return FusedEpilogue(code.source + vec.source, store, y_p.cl_type, params, code.consts, store8), ops
+    # 8 (conv_gemm_portable) or 4 (conv_gemm_dot) consecutive channels at once, for kernels
+    # that hold them in a vector
+    stores = []
+    for width in (8, 4):
+        vec = step_epilogue(step, y_p, f"ep{width}", width=width)
+        values = {k: f"convert_float{width}(vload{width}(0, epi_in{k} + (off)))" for k in vec.inputs}
+        value = vec.call(f"convert_float{width}(acc{width})", "(c)", "epi_k", values)
+        stores.append((vec.source, f"vstore{width}({STORE_VEC[y_p.dtype].format(w=width, v=value)}, 0, y + (off))"))
+    (src8, store8), (src4, store4) = stores
+    return FusedEpilogue(code.source + src8 + src4, store, y_p.cl_type, params, code.consts, store8, store4), ops
 
 
-#: float8 -> the stored 8-vector of each output type (values already rounded for integer types)
-STORE8 = {"u8": "convert_uchar8_sat({})", "i8": "convert_char8_sat({})", "f32": "({})",
-          "i32": "convert_int8_sat_rte({})"}
+#: float vector -> the stored vector of each output type (values already rounded for integer types)
+STORE_VEC = {"u8": "convert_uchar{w}_sat({v})", "i8": "convert_char{w}_sat({v})", "f32": "({v})",
+             "i32": "convert_int{w}_sat_rte({v})"}
 
 
 def compile_conv(ctx: CompileContext, step: Step) -> StepPlan | None:
