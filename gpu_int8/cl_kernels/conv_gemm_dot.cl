@@ -10,6 +10,10 @@
 // gather): NO_WI_VECTORIZE, on Intel's CPU runtime, asks for subgroups of one.
 // int32 accumulation is exact, so the result equals the reference executor's.
 //
+// KxK convolutions either read gathered windows (im2col.cl, run as 1x1) or, with
+// ROW_RUNS=1 (one group, no dilation), run each kernel row's KW taps as one stretch of
+// KW*C contiguous NHWC bytes where all of them are inside the input, tap by tap at borders.
+//
 // Signed activations (ACT_FLIP=1) are read as u8 with the sign bit flipped,
 // x ^ 0x80 = x + 128; the host subtracts 128 * sum(w[c]) in comp[c].
 //
@@ -18,7 +22,7 @@
 // multiple of TN).  Work-item: TM output pixels x TN output channels of one group,
 //   global = (G * COUT_GP/TN, ceil(M/TM)), M = N*OH*OW (runtime).
 //
-// Build-time macros: as conv_gemm_portable.cl plus TN, COUT_GP, ACT_FLIP, NO_WI_VECTORIZE.
+// Build-time macros: as conv_gemm_portable.cl plus TN, COUT_GP, ACT_FLIP, ROW_RUNS, NO_WI_VECTORIZE.
 
 #include "requant.cl"
 
@@ -30,6 +34,16 @@
 #else
 #define ACT_U8(v) ((uchar)(v))
 #endif
+
+// acc[r][j] += a[r][0..len) . wk[j][0..len): the loop the compiler turns into vpdpbusd
+#define DOT_RUN(len)                                              \
+    for (int ci = 0; ci < (len); ++ci) {                          \
+        _Pragma("unroll") for (int r = 0; r < TM; ++r) {          \
+            const int av = ACT_U8(a[r][ci]);                      \
+            _Pragma("unroll") for (int j = 0; j < TN; ++j)        \
+                acc[r][j] += av * (int)wk[j][ci];                 \
+        }                                                         \
+    }
 
 #if NO_WI_VECTORIZE
 __attribute__((intel_reqd_sub_group_size(1)))
@@ -68,27 +82,34 @@ __kernel void conv_gemm_dot(__global const ACT_T *x,      // [N][IH][IW][C]
             acc[r][j] = 0;
 
     const __global char *wg = w + ((size_t)g * COUT_GP + n0) * KTOT;
+    const __global ACT_T *a[TM];
+    const __global char *wk[TN];
     for (int kh = 0; kh < KH; ++kh) {
+#if ROW_RUNS
+        // all KW taps of every row inside the input: one run of KW*C contiguous bytes
+        bool inside = true;
+        for (int r = 0; r < TM; ++r) {
+            const int ih = ih0[r] + kh;
+            inside = inside && ih >= 0 && ih < IH && iw0[r] >= 0 && iw0[r] + KW - 1 < IW;
+            a[r] = x + in_base[r] + (ih * IW + iw0[r]) * C;
+        }
+        if (inside) {
+            for (int j = 0; j < TN; ++j)
+                wk[j] = wg + (size_t)j * KTOT + kh * KW * CIN_G;
+            DOT_RUN(KW * CIN_G);
+            continue;
+        }
+#endif
         for (int kw = 0; kw < KW; ++kw) {
-            const __global ACT_T *a[TM];
             for (int r = 0; r < TM; ++r) {
                 const int ih = ih0[r] + kh * DH;
                 const int iw = iw0[r] + kw * DW;
                 const bool inside = ih >= 0 && ih < IH && iw >= 0 && iw < IW;
                 a[r] = inside ? x + in_base[r] + (ih * IW + iw) * C : pad_row;
             }
-            const __global char *wk[TN];
             for (int j = 0; j < TN; ++j)
                 wk[j] = wg + (size_t)j * KTOT + (kh * KW + kw) * CIN_G;
-            for (int ci = 0; ci < CIN_G; ++ci) {
-#pragma unroll
-                for (int r = 0; r < TM; ++r) {
-                    const int av = ACT_U8(a[r][ci]);
-#pragma unroll
-                    for (int j = 0; j < TN; ++j)
-                        acc[r][j] += av * (int)wk[j][ci];
-                }
-            }
+            DOT_RUN(CIN_G);
         }
     }
 

@@ -203,9 +203,15 @@ def portable_variant(g: ConvGeometry) -> str:
     return "dot" if g.k >= DOT_MIN_RUN else "float"
 
 
+def row_runs(g: ConvGeometry) -> bool:
+    """Whether the dot-product kernel reads each kernel row's taps as one contiguous NHWC run
+    (one group, no dilation, a long enough run): no gathered copy of the windows needed."""
+    return g.kw > 1 and g.groups == 1 and g.dilation == (1, 1) and g.kw * g.cin_g >= DOT_MIN_RUN
+
+
 def needs_im2col(g: ConvGeometry) -> bool:
-    """Whether the dot-product kernel runs on gathered windows (every KxK convolution)."""
-    return g.kh * g.kw > 1
+    """Whether the dot-product kernel runs on gathered windows: KxK convolutions without row runs."""
+    return g.kh * g.kw > 1 and not row_runs(g)
 
 
 def portable_local_size(n_tiles: int, m_tiles: int) -> tuple[int, int]:
@@ -353,7 +359,8 @@ class ConvKernel:
                                                            local_size=clocal, wait=wait)
             defines.update(ACT_T="uchar", **gemm_geom.geometry_defines())
             flip = 0  # the gathered windows hold x + 128 already
-        defines.update(TM=self.tile, TN=tn, COUT_GP=cout_gp, ACT_FLIP=flip, NO_WI_VECTORIZE=int(no_wi_vec))
+        defines.update(TM=self.tile, TN=tn, COUT_GP=cout_gp, ACT_FLIP=flip, NO_WI_VECTORIZE=int(no_wi_vec),
+                       ROW_RUNS=int(row_runs(gemm_geom)))
         self._w = alloc.from_numpy(pack_weights_dot(weights, g, tn, kp))
         self._prog = self.device.program("conv_gemm_dot.cl", "conv_gemm_dot", defines, opts, **self._program_kw)
         self._global = (g.groups * cout_gp // tn, -(-g.m // self.tile))

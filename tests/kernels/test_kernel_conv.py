@@ -209,7 +209,8 @@ def test_portable_variant_follows_dot_length():
     from gpu_int8.scheduler.conv_kernels import needs_im2col, portable_variant
 
     conv3 = ConvGeometry(1, 64, 8, 8, 64, 3, 3, (1, 1), (1, 1), (1, 1))
-    assert portable_variant(conv3) == "dot" and needs_im2col(conv3)
+    assert portable_variant(conv3) == "dot" and not needs_im2col(conv3)  # rows of 3*64 bytes
+    assert needs_im2col(ConvGeometry(1, 3, 16, 16, 8, 7, 7))  # rows of 7*3 bytes: gathered windows
     assert portable_variant(ConvGeometry(1, 64, 8, 8, 256)) == "float"
     wide = ConvGeometry(1, 256, 8, 8, 64)
     assert portable_variant(wide) == "dot" and not needs_im2col(wide)
@@ -225,5 +226,20 @@ def test_dot_kernel_gathers_into_padded_rows(any_device):
                    pad_value=pad_value, variant="dot")
     assert k.im2col is not None and k.cols_nbytes == geom.m * 160
     y = run_conv(any_device, "portable", geom, x, w, comp, ones, 0 * ones, act=np.int8, out="i32",
+                 pad_value=pad_value, variant="dot")
+    np.testing.assert_array_equal(y, _reference_acc(geom, x, w, comp, pad_value))
+
+
+@pytest.mark.parametrize("act", [np.uint8, np.int8])
+def test_dot_kernel_row_runs(any_device, act):
+    """Kernel rows read as one run of KW*C bytes inside the input, tap by tap at the borders
+    (stride 2, asymmetric padding, a tail of rows): the same integers as the reference."""
+    from gpu_int8.scheduler.conv_kernels import needs_im2col, row_runs
+
+    geom = ConvGeometry(2, 48, 9, 10, 12, 3, 3, (2, 2), (1, 0), (1, 2))
+    assert row_runs(geom) and not needs_im2col(geom)
+    x, w, comp, pad_value = _data(geom, act, seed=12)
+    ones = np.ones(geom.cout, np.float32)
+    y = run_conv(any_device, "portable", geom, x, w, comp, ones, 0 * ones, act=act, out="i32",
                  pad_value=pad_value, variant="dot")
     np.testing.assert_array_equal(y, _reference_acc(geom, x, w, comp, pad_value))
