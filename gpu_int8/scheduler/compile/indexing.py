@@ -139,15 +139,49 @@ def _row_major_strides(shape) -> list[int]:
     return strides[::-1]
 
 
+def decompose_row_major(index: str, names: list[str], shape) -> list[str]:
+    """Statements ``const int name = ...`` for each axis of a row-major ``shape`` from the flat
+    ``index`` (below the shape's size)."""
+    return _decompose(index, names, shape)
+
+
 def _decompose(index: str, names: list[str], shape) -> list[str]:
-    """``const int name = ...`` for each axis of a row-major ``shape`` from flat ``index``."""
+    """``const int name = ...`` for each axis of a row-major ``shape`` from flat ``index``.
+
+    Divisions by the constant strides are multiplications (:func:`udiv_expr`): CPU
+    runtimes that vectorize work-items call a library routine for a vector integer division.
+    """
     strides = _row_major_strides(shape)
-    stmts = []
-    for i, (name, dim, stride) in enumerate(zip(names, shape, strides)):
-        expr = f"({index})" if i == 0 else f"(({index}) % {stride * dim})"
-        if stride != 1:
-            expr = f"{expr} / {stride}"
+    total = int(np.prod(shape, dtype=np.int64))
+    if not names:
+        return []
+    rest = f"{names[0]}_rest"
+    stmts = [f"uint {rest} = (uint)({index});"]
+    for name, dim, stride in zip(names, shape, strides):
         if dim == 1:
-            expr = "0"
-        stmts.append(f"const int {name} = {expr};")
+            stmts.append(f"const int {name} = 0;")
+            continue
+        if stride == 1:
+            stmts.append(f"const int {name} = (int){rest};")
+            continue
+        stmts.append(f"const int {name} = (int){udiv_expr(rest, stride, total)}; {rest} -= (uint){name} * {stride}u;")
     return stmts
+
+
+def udiv_expr(n: str, d: int, n_max: int) -> str:
+    """C expression of ``n / d`` for an unsigned ``n`` below ``n_max`` and a constant ``d``: a shift
+    for a power of two, else ``mul_hi(n, M) >> s`` with ``M = ceil(2^(32+s) / d)``, exact when
+    ``n_max * (M*d - 2^(32+s)) < 2^(32+s)`` (the error never reaches the next integer)."""
+    d = int(d)
+    if d <= 0:
+        raise ValueError(f"division by {d}")
+    if d & (d - 1) == 0:
+        return f"({n} >> {d.bit_length() - 1})"
+    for s in range(32):
+        two = 1 << (32 + s)
+        m = -(-two // d)
+        if m >= 1 << 32:
+            break
+        if n_max * (m * d - two) < two:
+            return f"(mul_hi({n}, {m}u) >> {s})"
+    return f"({n} / {d}u)"

@@ -13,7 +13,7 @@ from gpu_int8.scheduler.compile.context import CompileContext, extra_args, globa
 from gpu_int8.scheduler.compile.conv import family_launches
 from gpu_int8.scheduler.compile.eltwise import coords_macro
 from gpu_int8.scheduler.compile.indexing import Placement
-from gpu_int8.scheduler.compile.move import move_kernels
+from gpu_int8.scheduler.compile.move import copy_box_launch
 from gpu_int8.scheduler.conv_kernels import ConvGeometry
 from gpu_int8.scheduler.move_maps import box_of
 from gpu_int8.scheduler.program_cache import kernel_source
@@ -53,11 +53,7 @@ def transposed_copy(ctx: CompileContext, step: Step, a_name: str, a_p: Placement
     box = box_of(index, shape)
     t_p = Placement(shape, a_p.dtype)
     t_name = ctx.add_scratch(f"{step.name}/a_t", t_p)
-    kernels = move_kernels(ctx, a_p.np_dtype.itemsize)
-    gsize, lsize = global_1d(box.size, 256)
-    launch = Launch(kernels["copy_box"], [("t", t_name), ("t", a_name), ("b", ctx.const(box.descriptor()))],
-                    gsize, lsize, "copy_box")
-    return t_name, t_p, [launch]
+    return t_name, t_p, [copy_box_launch(ctx, a_p.np_dtype.itemsize, box, t_name, a_name)]
 
 
 def generic_matmul(ctx: CompileContext, step: Step, const_w: bool, b_shape, ta: bool, tb: bool) -> StepPlan:

@@ -9,7 +9,8 @@ import numpy as np
 from gpu_int8.schedule import Step
 from gpu_int8.scheduler.compile.actions import Launch, StepPlan
 from gpu_int8.scheduler.compile.context import CompileContext, global_1d
-from gpu_int8.scheduler.move_maps import NotAGather, output_maps
+from gpu_int8.scheduler.compile.indexing import decompose_row_major
+from gpu_int8.scheduler.move_maps import BoxCopy, NotAGather, output_maps
 from gpu_int8.scheduler.program_cache import kernel_source
 
 _ELEMENT_TYPES = {1: ("uchar", np.uint8), 4: ("uint", np.uint32)}
@@ -18,6 +19,22 @@ _ELEMENT_TYPES = {1: ("uchar", np.uint8), 4: ("uint", np.uint32)}
 def move_kernels(ctx: CompileContext, itemsize: int) -> dict:
     cl_type, _ = _ELEMENT_TYPES[itemsize]
     return ctx.builder.instance(kernel_source("plan_move.cl"), {"E_T": cl_type})
+
+
+def copy_box_launch(ctx: CompileContext, itemsize: int, box: BoxCopy, out_name: str, in_name: str) -> Launch:
+    """A launch of ``cl_kernels/plan_copy_box.cl`` copying ``box`` from ``in_name`` to ``out_name``."""
+    names = [f"b{d}" for d in range(len(box.dims))]
+    coords = decompose_row_major("IDX", names, box.dims)
+
+    def offset(base, strides):
+        return " + ".join([str(base)] + [f"{n}*{st}" for n, st, dim in zip(names, strides, box.dims) if dim > 1])
+
+    body = " ".join(coords + [f"const int o = {offset(box.out_base, box.out_strides)};",
+                              f"const int s = {offset(box.in_base, box.in_strides)};"])
+    defines = {"E_T": _ELEMENT_TYPES[itemsize][0], "BOX_COUNT": box.size, "BOX_OFFSETS(IDX)": body}
+    kernel = ctx.builder.instance(kernel_source("plan_copy_box.cl"), defines)["copy_box"]
+    gsize, lsize = global_1d(box.size, 256)
+    return Launch(kernel, [("t", out_name), ("t", in_name)], gsize, lsize, "copy_box")
 
 
 def fill_scalar(value, dtype: np.dtype, itemsize: int):
@@ -53,10 +70,7 @@ def compile_move(ctx: CompileContext, step: Step) -> StepPlan | None:
         for src in om.sources:
             in_name = step.inputs[src.input]
             if src.box is not None:
-                gsize, lsize = global_1d(src.box.size, 256)
-                actions.append(Launch(kernels["copy_box"], [("t", out_name), ("t", in_name),
-                                                            ("b", ctx.const(src.box.descriptor()))],
-                                      gsize, lsize, "copy_box"))
+                actions.append(copy_box_launch(ctx, itemsize, src.box, out_name, in_name))
             else:
                 gsize, lsize = global_1d(out_p.physical_size, 256)
                 actions.append(Launch(kernels["gather_map"], [("t", out_name), ("t", in_name),
