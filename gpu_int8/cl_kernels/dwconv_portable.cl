@@ -7,7 +7,11 @@
 // Work-item: 8 channels x TW output pixels of one output row.
 //   global = (ceil(C/8), ceil(OW/TW), N*OH)
 //
-// Build-time macros: ACT_T, OUT_T, OUT_MODE, IH, IW, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, TW.
+// NO_WI_VECTORIZE=1 (Intel's CPU runtime) keeps work-items apart: the kernel is vectorized
+// along channels by hand, and vectorizing across work-items would turn its loads into gathers.
+//
+// Build-time macros: ACT_T, OUT_T, OUT_MODE, IH, IW, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, TW,
+// NO_WI_VECTORIZE.
 
 #include "requant.cl"
 
@@ -17,6 +21,9 @@
 
 #define ACT8 RQ_CAT(ACT_T, 8)
 
+#if NO_WI_VECTORIZE
+__attribute__((intel_reqd_sub_group_size(1)))
+#endif
 __kernel void dwconv_portable(__global const ACT_T *x,       // [N][IH][IW][C]
                               __global const char *w,        // [KH*KW][C]
                               __global const int *comp,      // [C]

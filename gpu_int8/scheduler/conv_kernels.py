@@ -231,6 +231,13 @@ def default_intel_tile(g: ConvGeometry, sg: int) -> int:
     return 8
 
 
+def _keeps_work_items_apart(info) -> bool:
+    """Whether kernels can ask the device not to vectorize across work-items: Intel's CPU runtime
+    does so unless a kernel requires subgroups of one (cl_intel_required_subgroup_size; GPUs
+    have no such size)."""
+    return not info.is_gpu and "cl_intel_required_subgroup_size" in info.extensions
+
+
 # -- kernels ---------------------------------------------------------------------------------
 
 class ConvKernel:
@@ -313,7 +320,10 @@ class ConvKernel:
         opts = ["-cl-std=CL1.2"]
         if self.depthwise:
             self.tile = tile or 4
-            defines.update(TW=self.tile)
+            no_wi_vec = _keeps_work_items_apart(self.device.info)
+            defines.update(TW=self.tile, NO_WI_VECTORIZE=int(no_wi_vec))
+            if no_wi_vec:
+                opts = [self.device.info.cl_std_option]
             self._w = alloc.from_numpy(pack_weights_depthwise(weights, g))
             self._prog = self.device.program("dwconv_portable.cl", "dwconv_portable", defines, opts, **self._program_kw)
             cvec = -(-g.c // 8)
@@ -340,9 +350,8 @@ class ConvKernel:
         # 4 x 4 int32 sums per work-item: with the operand rows they fill the 32 vector registers
         self.tile, tn = tile or 4, 4
         cout_gp = -(-g.cout_g // tn) * tn
-        # Intel's CPU runtime vectorizes across work-items unless asked for subgroups of one;
-        # PoCL does not when a work-group is one work-item
-        no_wi_vec = "cl_intel_required_subgroup_size" in info.extensions
+        # PoCL does not vectorize across work-items when a work-group is one work-item
+        no_wi_vec = _keeps_work_items_apart(info)
         opts = [info.cl_std_option] if no_wi_vec else ["-cl-std=CL1.2"]
         flip = int(self.act_dtype == np.int8)
         self._pad = alloc.from_numpy(np.full(max(g.cin_g, g.c), pad[0], self.act_dtype))
