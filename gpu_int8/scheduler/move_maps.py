@@ -191,8 +191,29 @@ def output_maps(step: Step, inputs: list[Placement], outputs: list[Placement]) -
     return result
 
 
+#: factors tried when splitting output axes to find a box (nearest upsampling by 2, 3, 4, 8)
+SPLIT_FACTORS = (2, 3, 4, 8)
+
+
 def box_of(phys: np.ndarray, out_shape: tuple[int, ...]) -> BoxCopy | None:
-    """The :class:`BoxCopy` equal to map ``phys`` (entries >= 0 copied), or None when it is no affine box."""
+    """The :class:`BoxCopy` equal to map ``phys`` (entries >= 0 copied), or None when it is no affine box.
+
+    A map that is affine only after splitting output axes - nearest upsampling by an integer
+    factor f reads input row h for output rows f*h .. f*h+f-1 - is found by also trying the
+    output shape with every axis divisible by f split into (size/f, f), the copy reading the
+    f-axis with input stride 0.
+    """
+    box = _affine_box(phys, out_shape)
+    if box is not None:
+        return box
+    for f in SPLIT_FACTORS:
+        refined = tuple(v for dim in out_shape for v in ((dim // f, f) if dim % f == 0 and dim > f else (dim,)))
+        if refined != tuple(out_shape) and (box := _affine_box(phys, refined)) is not None:
+            return box
+    return None
+
+
+def _affine_box(phys: np.ndarray, out_shape: tuple[int, ...]) -> BoxCopy | None:
     positions = np.flatnonzero(phys >= 0)
     if positions.size == 0:
         return None

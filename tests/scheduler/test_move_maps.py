@@ -143,3 +143,20 @@ def test_gather_with_tensor_indices_is_refused():
                 {"axis": np.array(0, i64)})
     with pytest.raises(NotAGather):
         output_maps(step, [Placement((8, 3), "i8"), Placement((2,), "i8")], [Placement((2, 3), "i8")])
+
+
+def test_nearest_upsampling_is_a_box_with_repeated_axes():
+    """out[n, 2h+i, 2w+j, c] = in[n, h, w, c] (NHWC): affine once H and W are split by 2, the
+    split axes read with input stride 0; a shuffled map is no box."""
+    from gpu_int8.scheduler.move_maps import box_of
+
+    n, h, w, c = 1, 5, 6, 24
+    src = np.arange(n * h * w * c).reshape(n, h, w, c)
+    phys = np.repeat(np.repeat(src, 2, axis=1), 2, axis=2).reshape(-1)
+    box = box_of(phys, (n, 2 * h, 2 * w, c))
+    assert box is not None and 0 in box.in_strides
+    out = np.full(phys.size, -1)
+    idx = np.stack(np.meshgrid(*[np.arange(d) for d in box.dims], indexing="ij")).reshape(len(box.dims), -1)
+    out[box.out_base + np.asarray(box.out_strides) @ idx] = box.in_base + np.asarray(box.in_strides) @ idx
+    np.testing.assert_array_equal(out, phys)
+    assert box_of(np.random.default_rng(0).permutation(phys), (n, 2 * h, 2 * w, c)) is None

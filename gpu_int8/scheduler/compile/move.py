@@ -23,17 +23,24 @@ def move_kernels(ctx: CompileContext, itemsize: int) -> dict:
 
 def copy_box_launch(ctx: CompileContext, itemsize: int, box: BoxCopy, out_name: str, in_name: str) -> Launch:
     """A launch of ``cl_kernels/plan_copy_box.cl`` copying ``box`` from ``in_name`` to ``out_name``."""
-    names = [f"b{d}" for d in range(len(box.dims))]
-    coords = decompose_row_major("IDX", names, box.dims)
+    dims, out_strides, in_strides = list(box.dims), list(box.out_strides), list(box.in_strides)
+    vec = 1
+    if out_strides[-1] == 1 and in_strides[-1] == 1:  # innermost runs contiguous on both sides
+        vec = next(v for v in (16, 8, 4, 2, 1) if dims[-1] % v == 0)
+        dims[-1] //= vec
+        out_strides[-1] = in_strides[-1] = vec
+    names = [f"b{d}" for d in range(len(dims))]
+    coords = decompose_row_major("IDX", names, dims)
 
     def offset(base, strides):
-        return " + ".join([str(base)] + [f"{n}*{st}" for n, st, dim in zip(names, strides, box.dims) if dim > 1])
+        return " + ".join([str(base)] + [f"{n}*{st}" for n, st, dim in zip(names, strides, dims) if dim > 1 and st])
 
-    body = " ".join(coords + [f"const int o = {offset(box.out_base, box.out_strides)};",
-                              f"const int s = {offset(box.in_base, box.in_strides)};"])
-    defines = {"E_T": _ELEMENT_TYPES[itemsize][0], "BOX_COUNT": box.size, "BOX_OFFSETS(IDX)": body}
+    body = " ".join(coords + [f"const int o = {offset(box.out_base, out_strides)};",
+                              f"const int s = {offset(box.in_base, in_strides)};"])
+    count = box.size // vec
+    defines = {"E_T": _ELEMENT_TYPES[itemsize][0], "BOX_VEC": vec, "BOX_COUNT": count, "BOX_OFFSETS(IDX)": body}
     kernel = ctx.builder.instance(kernel_source("plan_copy_box.cl"), defines)["copy_box"]
-    gsize, lsize = global_1d(box.size, 256)
+    gsize, lsize = global_1d(count, 256)
     return Launch(kernel, [("t", out_name), ("t", in_name)], gsize, lsize, "copy_box")
 
 
