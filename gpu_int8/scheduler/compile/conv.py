@@ -43,8 +43,8 @@ class RecordingDevice:
     def __getattr__(self, name):
         return getattr(self._ctx.device, name)
 
-    def program(self, source_file, kernel_name, defines=None, options=None, prelude=""):
-        return self._ctx.builder.program(source_file, kernel_name, defines, options, prelude)
+    def program(self, source_file, kernel_name, defines=None, options=None, prelude="", separate=False):
+        return self._ctx.builder.program(source_file, kernel_name, defines, options, prelude, separate)
 
 
 class _CountingAllocator:
