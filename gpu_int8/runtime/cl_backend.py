@@ -29,9 +29,10 @@ class CLDevice:
         self._programs: dict[tuple[str, str], object] = {}
 
     def program(self, source_file: str, kernel_name: str, defines: dict | None = None,
-                options: list[str] | None = None, prelude: str = "", separate: bool = True) -> CLProgram:
+                options: list[str] | None = None, prelude: str = "", group: str = "") -> CLProgram:
         """Kernel ``kernel_name`` from ``cl_kernels/<source_file>`` built with ``-D`` ``defines`` and ``options``,
-        after ``prelude`` (generated source, e.g. an epilogue function); always a program of its own."""
+        after ``prelude`` (generated source, e.g. an epilogue function); always a program of its own
+        (``group`` matters to plans, see ``ProgramBuilder.program``)."""
         defines = dict(defines or {})
         # function-like or multi-token macros cannot go on a command line: they lead the source
         inline = {k: v for k, v in defines.items() if "(" in k or " " in str(v)}

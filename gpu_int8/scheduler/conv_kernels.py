@@ -325,7 +325,9 @@ class ConvKernel:
             if no_wi_vec:
                 opts = [self.device.info.cl_std_option]
             self._w = alloc.from_numpy(pack_weights_depthwise(weights, g))
-            self._prog = self.device.program("dwconv_portable.cl", "dwconv_portable", defines, opts, **self._program_kw)
+            # a program apart: its vectors change how the compiler builds the dot-product kernels
+            self._prog = self.device.program("dwconv_portable.cl", "dwconv_portable", defines, opts,
+                                             group="dwconv", **self._program_kw)
             cvec = -(-g.c // 8)
             self._global = (cvec, -(-g.ow // self.tile), g.n * g.oh)
             self._local = local_size or (min(cvec, 4), 1, 1)
@@ -371,8 +373,7 @@ class ConvKernel:
         defines.update(TM=self.tile, TN=tn, COUT_GP=cout_gp, ACT_FLIP=flip, NO_WI_VECTORIZE=int(no_wi_vec),
                        ROW_RUNS=int(row_runs(gemm_geom)))
         self._w = alloc.from_numpy(pack_weights_dot(weights, g, tn, kp))
-        self._prog = self.device.program("conv_gemm_dot.cl", "conv_gemm_dot", defines, opts, separate=True,
-                                         **self._program_kw)
+        self._prog = self.device.program("conv_gemm_dot.cl", "conv_gemm_dot", defines, opts, **self._program_kw)
         self._global = (g.groups * cout_gp // tn, -(-g.m // self.tile))
         self._local = local_size or (None if no_wi_vec else (1, 1))
         self._args = lambda x, y: (x, self._w, self._comp, self._m, self._b, y, self._pad,

@@ -141,9 +141,9 @@ def test_model_names_cannot_inject_source():
     assert "#define k k__" in source  # the kernel is renamed per instance
 
 
-def test_separate_instances_build_as_programs_of_their_own(any_device, tmp_path):
-    """Instances asking for a program of their own get one (with the shared build options);
-    the others share one program, and every kernel computes."""
+def test_grouped_instances_build_as_programs_of_their_own(any_device, tmp_path):
+    """Instances naming a group share a program apart (with the shared build options); the
+    others share one program, and every kernel computes."""
     import pyopencl as cl
 
     from gpu_int8.scheduler.compile.program import ProgramBuilder
@@ -151,12 +151,12 @@ def test_separate_instances_build_as_programs_of_their_own(any_device, tmp_path)
 
     builder = ProgramBuilder(any_device, ["-cl-std=CL1.2"])
     src = "__kernel void k(__global int *y) { y[get_global_id(0)] = V; }"
-    refs = [builder.instance(src, {"V": v}, separate=v >= 3)["k"] for v in (1, 2, 3, 4)]
+    refs = [builder.instance(src, {"V": v}, group="" if v < 3 else f"g{v % 2}")["k"] for v in (1, 2, 3, 4, 5)]
     sources = builder.sources()
-    assert len(sources) == 3  # V=1 and V=2 together, V=3 and V=4 alone
+    assert len(sources) == 3  # V=1 and V=2 together, V=3 and V=5 in g1, V=4 in g0
     builder.build(ProgramCache(tmp_path))
     buf = any_device.allocator.alloc(4)
-    for v, ref in zip((1, 2, 3, 4), refs):
+    for v, ref in zip((1, 2, 3, 4, 5), refs):
         ref(buf, global_size=(1,), wait=True)
         out = np.zeros(1, np.int32)
         cl.enqueue_copy(any_device.queue, out, buf, is_blocking=True)

@@ -43,8 +43,8 @@ class RecordingDevice:
     def __getattr__(self, name):
         return getattr(self._ctx.device, name)
 
-    def program(self, source_file, kernel_name, defines=None, options=None, prelude="", separate=False):
-        return self._ctx.builder.program(source_file, kernel_name, defines, options, prelude, separate)
+    def program(self, source_file, kernel_name, defines=None, options=None, prelude="", group=""):
+        return self._ctx.builder.program(source_file, kernel_name, defines, options, prelude, group)
 
 
 class _CountingAllocator:

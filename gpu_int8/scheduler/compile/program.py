@@ -125,10 +125,11 @@ class ProgramBuilder:
         self.current_step = ""
 
     def instance(self, source: str, defines: dict | None = None, prelude: str = "",
-                 options: str | None = None, separate: bool = False) -> dict[str, KernelRef]:
+                 options: str | None = None, group: str = "") -> dict[str, KernelRef]:
         """Instantiate ``source`` with ``defines`` after ``prelude``; its kernels by their template names.
 
-        ``separate``: in a program of its own (see :meth:`program`)."""
+        ``group``: instances naming the same group share a program apart from the others
+        (see :meth:`program`)."""
         defines = dict(defines or {})
         opts = self.options if options is None else options
         define_lines = "".join(f"#define {k} {_macro_value(v)}\n" for k, v in sorted(defines.items()))
@@ -147,7 +148,7 @@ class ProgramBuilder:
             prelude, "\n", source, "\n",
             "".join(f"#undef {m}\n" for m in macros + renames),
         ])
-        group_key = f"{opts}\0{len(self.groups)}" if separate else opts
+        group_key = f"{opts}\0{group}" if group else opts
         group = self.groups.setdefault(group_key, _Group(opts))
         kernels = _kernel_names(source)
         refs = {}
@@ -161,13 +162,15 @@ class ProgramBuilder:
         return refs
 
     def program(self, source_file: str, kernel_name: str, defines: dict | None = None,
-                options: list[str] | None = None, prelude: str = "", separate: bool = False) -> KernelRef:
+                options: list[str] | None = None, prelude: str = "", group: str = "") -> KernelRef:
         """:meth:`CLDevice.program`'s signature, so host-side kernel classes can record into this builder.
 
         ``options`` other than ``-cl-std`` are kept, and an instance asking for the
-        builder's own ``-cl-std`` joins the shared program.  ``separate`` builds the kernel as a
-        program of its own: Intel's CPU compiler vectorizes a dot-product loop worse in a
-        program holding many kernels (PP-OCRv4 det's 3x3 96->24 convolution: 6.7 ms instead of 3.5).
+        builder's own ``-cl-std`` joins the shared program.  Instances naming a ``group`` share
+        a program of their own: Intel's CPU compiler picks instructions for a whole program,
+        and the depthwise kernels' 8-wide vectors in the program of the dot-product kernels
+        turned their vpdpbusd loops into vpdpwssd ones (PP-OCRv4 det's 3x3 96->24
+        convolution: 6.7 ms instead of 3.5).
         """
         opts = list(options or [])
         std = [o for o in opts if o.startswith("-cl-std=")]
@@ -180,15 +183,14 @@ class ProgramBuilder:
         else:
             opt_text = None  # the shared program's newer -cl-std compiles OpenCL C 1.2 sources too
         return self.instance(kernel_source(source_file), defines, prelude, options=opt_text,
-                             separate=separate)[kernel_name]
+                             group=group)[kernel_name]
 
     @property
     def kernel_count(self) -> int:
         return sum(len(g.refs) for g in self.groups.values())
 
     def sources(self) -> dict[str, str]:
-        """Full program source per group: one per option set, one per separate instance (what
-        :meth:`build` compiles)."""
+        """Full program source per option set and named group (what :meth:`build` compiles)."""
         out = {}
         for opts, group in self.groups.items():
             lines = 1 + (self.header + PRAGMA).count("\n")
