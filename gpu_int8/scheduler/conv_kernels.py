@@ -195,12 +195,13 @@ def pack_weights_dot(w: np.ndarray, g: ConvGeometry, tn: int, kp: int | None = N
 DOT_MIN_RUN = 128
 
 
-def portable_variant(g: ConvGeometry) -> str:
+def portable_variant(g: ConvGeometry, on_gpu: bool = False) -> str:
     """Which portable GEMM kernel runs a convolution: "dot" (integer dot products, vectorized by
-    the CPU compiler into VNNI / pmaddwd; KxK convolutions gather their windows first, so each
-    output is one dot product over all KH*KW*CIN_G terms) when that product is long enough,
-    else "float" (exact float32 FMA blocks over 16 output channels)."""
-    return "dot" if g.k >= DOT_MIN_RUN else "float"
+    the CPU compiler into VNNI / pmaddwd; each output is one dot product over its KH*KW*CIN_G
+    terms, or KH runs of KW*CIN_G) when that product is long enough, else "float" (exact
+    float32 FMA blocks over 16 output channels).  GPUs get "float": the dot kernel's
+    one-work-item groups would leave a GPU idle."""
+    return "dot" if g.k >= DOT_MIN_RUN and not on_gpu else "float"
 
 
 def row_runs(g: ConvGeometry) -> bool:
@@ -301,7 +302,7 @@ class ConvKernel:
         self._own_cols = None
         self.variant = None  # the portable GEMM kernel: "dot" or "float"
         if family == "portable":
-            self.variant = portable_variant(geom) if variant == "auto" else variant
+            self.variant = portable_variant(geom, device.info.is_gpu) if variant == "auto" else variant
             if self.variant not in ("dot", "float"):
                 raise ValueError(f"unknown portable variant '{variant}'")
             if self.variant == "dot" and not self.depthwise:

@@ -210,6 +210,7 @@ def test_portable_variant_follows_dot_length():
 
     conv3 = ConvGeometry(1, 64, 8, 8, 64, 3, 3, (1, 1), (1, 1), (1, 1))
     assert portable_variant(conv3) == "dot" and not needs_im2col(conv3)  # rows of 3*64 bytes
+    assert portable_variant(conv3, on_gpu=True) == "float"
     assert needs_im2col(ConvGeometry(1, 3, 16, 16, 8, 7, 7))  # rows of 7*3 bytes: gathered windows
     assert portable_variant(ConvGeometry(1, 64, 8, 8, 256)) == "float"
     wide = ConvGeometry(1, 256, 8, 8, 64)
