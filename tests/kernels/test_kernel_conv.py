@@ -209,7 +209,9 @@ def test_portable_variant_follows_dot_length():
     from gpu_int8.scheduler.conv_kernels import needs_im2col, portable_variant
 
     conv3 = ConvGeometry(1, 64, 8, 8, 64, 3, 3, (1, 1), (1, 1), (1, 1))
-    assert portable_variant(conv3) == "dot" and not needs_im2col(conv3)  # rows of 3*64 bytes
+    assert portable_variant(conv3) == "dot" and needs_im2col(conv3)  # 36 KB of windows: gathered
+    big = ConvGeometry(1, 64, 200, 200, 64, 3, 3, (1, 1), (1, 1), (1, 1))
+    assert not needs_im2col(big)  # 23 MB of windows: rows of 3*64 bytes read in place
     assert portable_variant(conv3, on_gpu=True) == "float"
     assert needs_im2col(ConvGeometry(1, 3, 16, 16, 8, 7, 7))  # rows of 7*3 bytes: gathered windows
     assert portable_variant(ConvGeometry(1, 64, 8, 8, 256)) == "float"
@@ -232,11 +234,13 @@ def test_dot_kernel_gathers_into_padded_rows(any_device):
 
 
 @pytest.mark.parametrize("act", [np.uint8, np.int8])
-def test_dot_kernel_row_runs(any_device, act):
+def test_dot_kernel_row_runs(any_device, act, monkeypatch):
     """Kernel rows read as one run of KW*C bytes inside the input, tap by tap at the borders
     (stride 2, asymmetric padding, a tail of rows): the same integers as the reference."""
+    from gpu_int8.scheduler import conv_kernels
     from gpu_int8.scheduler.conv_kernels import needs_im2col, row_runs
 
+    monkeypatch.setattr(conv_kernels, "IM2COL_MAX_BYTES", 0)  # windows this small would be gathered
     geom = ConvGeometry(2, 48, 9, 10, 12, 3, 3, (2, 2), (1, 0), (1, 2))
     assert row_runs(geom) and not needs_im2col(geom)
     x, w, comp, pad_value = _data(geom, act, seed=12)
