@@ -3,8 +3,9 @@
     python benchmarks/kernel_gemm.py [--repeat 20] [--shapes 3136x576x64,49x4608x512]
 
 Each shape M x K x N runs as a 1x1 convolution over M pixels (u8 activations x i8
-weights, int32 accumulation, requantized u8 output), for each kernel family the device
-runs and a few tile / local-size variants.  Gop/s counts 2 ops per multiply-add
+weights, int32 accumulators as the output), for each kernel family the device runs -
+the portable family as its float32-block kernel and its dot-product kernel - and a few
+tile / local-size variants.  Gop/s counts 2 ops per multiply-add
 (2*M*K*N per run), from OpenCL profiling events: the best and the median of the
 repeats (on a loaded machine the best is the better estimate of the kernel's speed).  Every
 result is checked against an int64 NumPy reference before it is timed.  Other load on
@@ -25,7 +26,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gpu_int8.runtime.cl_backend import CLDevice  # noqa: E402
-from gpu_int8.scheduler.conv_kernels import ConvGeometry, ConvKernel  # noqa: E402
+from gpu_int8.scheduler.conv_geometry import ConvGeometry  # noqa: E402
+from gpu_int8.scheduler.conv_kernels import ConvKernel  # noqa: E402
 from gpu_int8.scheduler.devices import discover_devices  # noqa: E402
 from gpu_int8.scheduler.layouts import from_nchw, to_nchw  # noqa: E402
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .conv_geometry import ConvGeometry, check_weights
+from .dot_gemm import needs_im2col, pack_weights_dot, portable_variant, row_runs
 from .layouts import BLOCK, blocks
 
 OUT_TYPES = {"u8": ("uchar", 0, np.uint8), "i8": ("char", 0, np.int8),
@@ -48,88 +50,6 @@ class FusedEpilogue:
 ACT_TYPES = {np.dtype(np.uint8): "uchar", np.dtype(np.int8): "char"}
 
 
-@dataclass(frozen=True)
-class ConvGeometry:
-    """A 2-D convolution's shapes (OpenVINO Convolution / GroupConvolution semantics)."""
-
-    n: int
-    c: int
-    h: int
-    w: int
-    cout: int
-    kh: int = 1
-    kw: int = 1
-    stride: tuple[int, int] = (1, 1)
-    pads_begin: tuple[int, int] = (0, 0)
-    pads_end: tuple[int, int] = (0, 0)
-    dilation: tuple[int, int] = (1, 1)
-    groups: int = 1
-
-    def __post_init__(self):
-        if self.c % self.groups or self.cout % self.groups:
-            raise ValueError(f"channels {self.c}->{self.cout} not divisible by groups {self.groups}")
-        if self.oh <= 0 or self.ow <= 0:
-            raise ValueError(f"empty output for {self}")
-
-    @classmethod
-    def matmul(cls, m: int, k: int, n: int) -> ConvGeometry:
-        """``[m, k] x [k, n]`` as a 1x1 convolution over m one-pixel images."""
-        return cls(n=m, c=k, h=1, w=1, cout=n)
-
-    @property
-    def oh(self) -> int:
-        span = (self.kh - 1) * self.dilation[0] + 1
-        return (self.h + self.pads_begin[0] + self.pads_end[0] - span) // self.stride[0] + 1
-
-    @property
-    def ow(self) -> int:
-        span = (self.kw - 1) * self.dilation[1] + 1
-        return (self.w + self.pads_begin[1] + self.pads_end[1] - span) // self.stride[1] + 1
-
-    @property
-    def cin_g(self) -> int:
-        return self.c // self.groups
-
-    @property
-    def cout_g(self) -> int:
-        return self.cout // self.groups
-
-    @property
-    def k(self) -> int:
-        """Reduction length per output value."""
-        return self.kh * self.kw * self.cin_g
-
-    @property
-    def m(self) -> int:
-        """Output pixels over the batch."""
-        return self.n * self.oh * self.ow
-
-    @property
-    def macs(self) -> int:
-        return self.m * self.cout * self.k
-
-    @property
-    def is_padded(self) -> bool:
-        return any(self.pads_begin) or any(self.pads_end)
-
-    @property
-    def is_depthwise(self) -> bool:
-        return self.groups > 1 and self.cin_g == 1 and self.cout_g == 1
-
-    def geometry_defines(self) -> dict[str, int]:
-        return dict(IH=self.h, IW=self.w, C=self.c, OH=self.oh, OW=self.ow, KH=self.kh, KW=self.kw,
-                    SH=self.stride[0], SW=self.stride[1], PH=self.pads_begin[0], PW=self.pads_begin[1],
-                    DH=self.dilation[0], DW=self.dilation[1], CIN_G=self.cin_g, COUT_G=self.cout_g,
-                    COUT=self.cout)
-
-
-def _check_weights(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
-    expect = (g.cout, g.cin_g, g.kh, g.kw)
-    if w.shape != expect or w.dtype != np.int8:
-        raise ValueError(f"weights must be int8 {expect}, got {w.dtype} {w.shape}")
-    return w
-
-
 # -- weight packing --------------------------------------------------------------------------
 
 def npad16(cout_g: int) -> int:
@@ -138,7 +58,7 @@ def npad16(cout_g: int) -> int:
 
 def pack_weights_portable(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
     """float32 ``[G][K][NPAD]``, k = (kh*KW + kw)*CIN_G + ci, zero-padded output channels."""
-    _check_weights(w, g)
+    check_weights(w, g)
     wg = w.reshape(g.groups, g.cout_g, g.cin_g, g.kh, g.kw).transpose(0, 3, 4, 2, 1)  # G,KH,KW,CIN_G,COUT_G
     out = np.zeros((g.groups, g.k, npad16(g.cout_g)), np.float32)
     out[:, :, : g.cout_g] = wg.reshape(g.groups, g.k, g.cout_g)
@@ -158,7 +78,7 @@ def pack_weights_intel(w: np.ndarray, g: ConvGeometry, sg: int) -> np.ndarray:
     k4 = (kh*KW + kw)*CIN4 + ci//4, ci padded to a multiple of 4 with zeros; one
     ``intel_sub_group_block_read8`` then gives each lane 8 consecutive k4 words.
     """
-    _check_weights(w, g)
+    check_weights(w, g)
     cin4, k4pad = intel_k4(g, sg)
     cb = -(-g.cout_g // sg)
     wg = w.reshape(g.groups, g.cout_g, g.cin_g, g.kh, g.kw).transpose(0, 1, 3, 4, 2)  # G,COUT_G,KH,KW,CIN_G
@@ -172,54 +92,11 @@ def pack_weights_intel(w: np.ndarray, g: ConvGeometry, sg: int) -> np.ndarray:
 
 def pack_weights_depthwise(w: np.ndarray, g: ConvGeometry, channel_pad: int = 1) -> np.ndarray:
     """int8 ``[KH*KW][Cpad]`` for depthwise convolution (Cpad = C rounded up to channel_pad)."""
-    _check_weights(w, g)
+    check_weights(w, g)
     cpad = -(-g.c // channel_pad) * channel_pad
     out = np.zeros((g.kh * g.kw, cpad), np.int8)
     out[:, : g.c] = w.reshape(g.c, g.kh * g.kw).T
     return out
-
-
-def pack_weights_dot(w: np.ndarray, g: ConvGeometry, tn: int, kp: int | None = None) -> np.ndarray:
-    """int8 ``[G][COUT_GP][KP]`` (k = (kh*KW + kw)*CIN_G + ci), output channels zero-padded to a
-    multiple of tn, k zero-padded to kp (default K)."""
-    _check_weights(w, g)
-    cout_gp = -(-g.cout_g // tn) * tn
-    wg = w.reshape(g.groups, g.cout_g, g.cin_g, g.kh, g.kw).transpose(0, 1, 3, 4, 2)  # G,COUT_G,KH,KW,CIN_G
-    out = np.zeros((g.groups, cout_gp, kp or g.k), np.int8)
-    out[:, : g.cout_g, : g.k] = wg.reshape(g.groups, g.cout_g, g.k)
-    return out
-
-
-#: shortest dot product (contiguous terms per output) for which the dot-product kernel pays off:
-#: each one ends in a horizontal sum, which costs as much as about 64 terms of products
-DOT_MIN_RUN = 128
-
-
-def portable_variant(g: ConvGeometry, on_gpu: bool = False) -> str:
-    """Which portable GEMM kernel runs a convolution: "dot" (integer dot products, vectorized by
-    the CPU compiler into VNNI / pmaddwd; each output is one dot product over its KH*KW*CIN_G
-    terms, or KH runs of KW*CIN_G) when that product is long enough, else "float" (exact
-    float32 FMA blocks over 16 output channels).  GPUs get "float": the dot kernel's
-    one-work-item groups would leave a GPU idle."""
-    return "dot" if g.k >= DOT_MIN_RUN and not on_gpu else "float"
-
-
-def row_runs(g: ConvGeometry) -> bool:
-    """Whether the dot-product kernel reads each kernel row's taps as one contiguous NHWC run
-    (one group, no dilation, a long enough run): no gathered copy of the windows needed."""
-    return g.kw > 1 and g.groups == 1 and g.dilation == (1, 1) and g.kw * g.cin_g >= DOT_MIN_RUN
-
-
-#: gathered windows up to this size stay in the CPU caches: one dot product per output beats
-#: KH runs (ResNet-50's 56x56 3x3 convolutions, 1.8 MB: 1.18 ms instead of 1.35); larger
-#: ones cost more memory traffic than the runs (PP-OCRv4 det's 22 MB: 9.7 ms instead of 4.8)
-IM2COL_MAX_BYTES = 2 << 20
-
-
-def needs_im2col(g: ConvGeometry) -> bool:
-    """Whether the dot-product kernel runs on gathered windows: KxK convolutions without row runs,
-    or whose windows fit :data:`IM2COL_MAX_BYTES`."""
-    return g.kh * g.kw > 1 and (not row_runs(g) or g.m * g.groups * g.k <= IM2COL_MAX_BYTES)
 
 
 def portable_local_size(n_tiles: int, m_tiles: int) -> tuple[int, int]:

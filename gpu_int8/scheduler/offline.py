@@ -18,7 +18,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .conv_kernels import OUT_TYPES, ConvGeometry, default_intel_tile, intel_k4
+from .conv_geometry import ConvGeometry
+from .conv_kernels import OUT_TYPES, default_intel_tile, intel_k4
 from .program_cache import defines_to_options, kernel_source
 
 OFFLINE_DEVICES = ("tgllp", "dg1")

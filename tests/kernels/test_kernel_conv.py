@@ -12,7 +12,8 @@ import zlib
 import numpy as np
 import pytest
 
-from gpu_int8.scheduler.conv_kernels import ConvGeometry, ConvKernel
+from gpu_int8.scheduler.conv_geometry import ConvGeometry
+from gpu_int8.scheduler.conv_kernels import ConvKernel
 from gpu_int8.scheduler.layouts import from_nchw, to_nchw
 from tests.kernels.int_reference import affine, conv_acc, requant
 
@@ -206,7 +207,7 @@ def test_conv_random_shapes(device_family, seed):
 def test_portable_variant_follows_dot_length():
     """The dot-product kernel where each output is a long dot product (KxK windows gathered
     first), the float kernel for short 1x1 reductions whose horizontal sums would dominate."""
-    from gpu_int8.scheduler.conv_kernels import needs_im2col, portable_variant
+    from gpu_int8.scheduler.dot_gemm import needs_im2col, portable_variant
 
     conv3 = ConvGeometry(1, 64, 8, 8, 64, 3, 3, (1, 1), (1, 1), (1, 1))
     assert portable_variant(conv3) == "dot" and needs_im2col(conv3)  # 36 KB of windows: gathered
@@ -237,10 +238,10 @@ def test_dot_kernel_gathers_into_padded_rows(any_device):
 def test_dot_kernel_row_runs(any_device, act, monkeypatch):
     """Kernel rows read as one run of KW*C bytes inside the input, tap by tap at the borders
     (stride 2, asymmetric padding, a tail of rows): the same integers as the reference."""
-    from gpu_int8.scheduler import conv_kernels
-    from gpu_int8.scheduler.conv_kernels import needs_im2col, row_runs
+    from gpu_int8.scheduler import dot_gemm
+    from gpu_int8.scheduler.dot_gemm import needs_im2col, row_runs
 
-    monkeypatch.setattr(conv_kernels, "IM2COL_MAX_BYTES", 0)  # windows this small would be gathered
+    monkeypatch.setattr(dot_gemm, "IM2COL_MAX_BYTES", 0)  # windows this small would be gathered
     geom = ConvGeometry(2, 48, 9, 10, 12, 3, 3, (2, 2), (1, 0), (1, 2))
     assert row_runs(geom) and not needs_im2col(geom)
     x, w, comp, pad_value = _data(geom, act, seed=12)

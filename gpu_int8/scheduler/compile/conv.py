@@ -24,7 +24,8 @@ from gpu_int8.scheduler.compile.actions import CallLaunch, Launch, StepPlan
 from gpu_int8.scheduler.compile.context import CompileContext, extra_args, step_epilogue, store_expr
 from gpu_int8.scheduler.compile.eltwise import epilogue_launch
 from gpu_int8.scheduler.compile.indexing import Placement
-from gpu_int8.scheduler.conv_kernels import ConvGeometry, ConvKernel, FusedEpilogue
+from gpu_int8.scheduler.conv_geometry import ConvGeometry
+from gpu_int8.scheduler.conv_kernels import ConvKernel, FusedEpilogue
 from gpu_int8.scheduler.epilogue_codegen import canonical_requant
 from gpu_int8.scheduler.program_cache import kernel_source
 

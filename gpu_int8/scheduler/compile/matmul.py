@@ -14,7 +14,7 @@ from gpu_int8.scheduler.compile.conv import family_launches
 from gpu_int8.scheduler.compile.eltwise import coords_macro
 from gpu_int8.scheduler.compile.indexing import Placement
 from gpu_int8.scheduler.compile.move import copy_box_launch
-from gpu_int8.scheduler.conv_kernels import ConvGeometry
+from gpu_int8.scheduler.conv_geometry import ConvGeometry
 from gpu_int8.scheduler.move_maps import box_of
 from gpu_int8.scheduler.program_cache import kernel_source
 
