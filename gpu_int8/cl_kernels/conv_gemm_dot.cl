@@ -25,6 +25,7 @@
 // Build-time macros: as conv_gemm_portable.cl plus TN, COUT_GP, ACT_FLIP, ROW_RUNS, NO_WI_VECTORIZE.
 
 #include "requant.cl"
+#include "conv_tile.cl"
 
 #define KTOT (KH * KW * CIN_G)
 #define NTILES (COUT_GP / TN)
@@ -65,16 +66,7 @@ __kernel void conv_gemm_dot(__global const ACT_T *x,      // [N][IH][IW][C]
         return;
 
     int in_base[TM], ih0[TM], iw0[TM];
-    for (int r = 0; r < TM; ++r) {
-        const int m = min(m0 + r, M - 1);  // tail rows recompute the last pixel, never stored
-        const int n = m / (OH * OW);
-        const int rem = m - n * (OH * OW);
-        const int oh = rem / OW;
-        const int ow = rem - oh * OW;
-        in_base[r] = n * (IH * IW * C) + g * CIN_G;
-        ih0[r] = oh * SH - PH;
-        iw0[r] = ow * SW - PW;
-    }
+    CONV_TILE_ORIGINS(m0, g, in_base, ih0, iw0)
 
     int acc[TM][TN];
     for (int r = 0; r < TM; ++r)

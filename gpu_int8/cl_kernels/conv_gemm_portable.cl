@@ -20,6 +20,7 @@
 // PH, PW, DH, DW, CIN_G, COUT_G, NPAD, COUT, TM.
 
 #include "requant.cl"
+#include "conv_tile.cl"
 
 #ifndef TM
 #define TM 6
@@ -55,17 +56,7 @@ void conv_gemm_portable(__global const ACT_T *x,      // [N][IH][IW][C]
         return;
 
     int in_base[TM], ih0[TM], iw0[TM];
-#pragma unroll
-    for (int r = 0; r < TM; ++r) {
-        const int m = min(m0 + r, M - 1);  // tail rows recompute the last pixel, never stored
-        const int n = m / (OH * OW);
-        const int rem = m - n * (OH * OW);
-        const int oh = rem / OW;
-        const int ow = rem - oh * OW;
-        in_base[r] = n * (IH * IW * C) + g * CIN_G;
-        ih0[r] = oh * SH - PH;
-        iw0[r] = ow * SW - PW;
-    }
+    CONV_TILE_ORIGINS(m0, g, in_base, ih0, iw0)
 
     float8 facc0[TM], facc1[TM];
     int8 iacc0[TM], iacc1[TM];
