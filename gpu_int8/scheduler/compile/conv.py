@@ -23,7 +23,7 @@ from gpu_int8.schedule import Step
 from gpu_int8.scheduler.compile.actions import CallLaunch, Launch, StepPlan
 from gpu_int8.scheduler.compile.context import CompileContext, extra_args, step_epilogue, store_expr
 from gpu_int8.scheduler.compile.eltwise import epilogue_launch
-from gpu_int8.scheduler.compile.indexing import Placement
+from gpu_int8.scheduler.compile.indexing import Placement, udiv_expr
 from gpu_int8.scheduler.conv_geometry import ConvGeometry
 from gpu_int8.scheduler.conv_kernels import ConvKernel, FusedEpilogue
 from gpu_int8.scheduler.epilogue_codegen import canonical_requant
@@ -262,8 +262,11 @@ def deconv_as_gemm(ctx: CompileContext, step: Step, w: np.ndarray) -> StepPlan |
 
     def gather(names):  # output (n, c, oh, ow) reads channel c*taps + tap of pixel ((oh+ph)/sh, (ow+pw)/sw)
         nn, c, oh, ow = names
-        return [nn, f"{c}*{taps} + (({oh}+{ph})%{sh})*{kw} + (({ow}+{pw})%{sw})", f"(({oh}+{ph})/{sh})",
-                f"(({ow}+{pw})/{sw})"]
+        # unsigned, and by multiplication: a vector division would be a library call (see udiv_expr)
+        ys, xs = f"(uint)({oh}+{ph})", f"(uint)({ow}+{pw})"
+        qy, qx = udiv_expr(ys, sh, y_p.shape[2] + ph), udiv_expr(xs, sw, y_p.shape[3] + pw)
+        return [nn, f"{c}*{taps} + (int)({ys} - {qy}*{sh}u)*{kw} + (int)({xs} - {qx}*{sw}u)", f"(int){qy}",
+                f"(int){qx}"]
 
     code = step_epilogue(step, y_p)
     operands = {k: (step.inputs[k], ctx.placement(step.inputs[k])) for k in code.inputs}
