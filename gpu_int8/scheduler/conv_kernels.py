@@ -133,6 +133,7 @@ class ConvKernel:
     output channel; ``out`` one of u8, i8, i32, f32; ``lo``/``hi`` the fused activation range.
     ``tile``: pixels per work-item (portable) or per subgroup (intel).  ``dot_mode`` (intel):
     0 plain 4-term multiply-add (IGC emits dp4a), 1 ``dot_acc_sat_4x8packed_*``, 2 ``dot_4x8packed_*``.
+    ``name`` is the kernel it runs (``conv_gemm_dot``, ``dwconv_portable``, ...).
     """
 
     def __init__(self, device, family: str, geom: ConvGeometry, weights: np.ndarray, comp: np.ndarray,
@@ -165,6 +166,16 @@ class ConvKernel:
             v[: geom.cout] = np.asarray(a, dtype).reshape(geom.cout)
             return alloc.from_numpy(v)
 
+        self.depthwise = geom.is_depthwise
+        self.variant = None  # the portable GEMM kernel: "dot" or "float"
+        if family == "portable":
+            self.variant = portable_variant(geom, device.info.is_gpu) if variant == "auto" else variant
+            if self.variant not in ("dot", "float"):
+                raise ValueError(f"unknown portable variant '{variant}'")
+            if self.variant == "dot" and not self.depthwise and self.act_dtype == np.int8:
+                # the dot kernel reads x + 128 (sign bit flipped): take 128 * sum(w[c]) back off
+                flip = 128 * weights.reshape(geom.cout, -1).astype(np.int64).sum(axis=1)
+                comp = (np.asarray(comp, np.int64).reshape(-1) - flip).astype(np.int32)
         self._comp, self._m, self._b = per_channel(comp, np.int32), per_channel(mscale, np.float32), \
             per_channel(bias, np.float32)
         defines = dict(ACT_T=act_t, OUT_T=out_t, OUT_MODE=out_mode, **geom.geometry_defines())
@@ -180,23 +191,18 @@ class ConvKernel:
             consts = self.epilogue.consts if self.epilogue.consts.size else np.zeros(1, np.float32)
             self._extra = (alloc.from_numpy(np.asarray(consts, np.float32)),)
         pad = np.array([pad_value], np.int64).astype(self.act_dtype)
-        self.depthwise = geom.is_depthwise
         self.im2col = None  # (x_buf, cols_buf) -> launch, where the kernel reads gathered windows
         self.cols_nbytes = 0
         self._own_cols = None
-        self.variant = None  # the portable GEMM kernel: "dot" or "float"
         if family == "portable":
-            self.variant = portable_variant(geom, device.info.is_gpu) if variant == "auto" else variant
-            if self.variant not in ("dot", "float"):
-                raise ValueError(f"unknown portable variant '{variant}'")
-            if self.variant == "dot" and not self.depthwise:
-                comp = np.asarray(comp, np.int64).reshape(-1)
-                if self.act_dtype == np.int8:  # the kernel reads x + 128 (sign bit flipped)
-                    comp = comp - 128 * weights.reshape(geom.cout, -1).astype(np.int64).sum(axis=1)
-                self._comp = per_channel(comp.astype(np.int32), np.int32)
             self._init_portable(defines, weights, pad, tile, local_size)
         else:
             self._init_intel(defines, weights, pad, subgroup_size, tile, dot_mode, local_size)
+
+    def _build(self, kernel_name: str, defines: dict, opts: list[str], **kw):
+        """Kernel ``kernel_name`` of ``cl_kernels/<kernel_name>.cl``; it names what this object runs."""
+        self.name = kernel_name
+        return self.device.program(f"{kernel_name}.cl", kernel_name, defines, opts, **kw)
 
     # -- portable --
 
@@ -211,8 +217,7 @@ class ConvKernel:
                 opts = [self.device.info.cl_std_option]
             self._w = alloc.from_numpy(pack_weights_depthwise(weights, g))
             # a program apart: its vectors change how the compiler builds the dot-product kernels
-            self._prog = self.device.program("dwconv_portable.cl", "dwconv_portable", defines, opts,
-                                             group="dwconv", **self._program_kw)
+            self._prog = self._build("dwconv_portable", defines, opts, group="dwconv", **self._program_kw)
             cvec = -(-g.c // 8)
             self._global = (cvec, -(-g.ow // self.tile), g.n * g.oh)
             self._local = local_size or (min(cvec, 4), 1, 1)
@@ -223,8 +228,7 @@ class ConvKernel:
             self.tile = tile or 6
             defines.update(TM=self.tile, NPAD=npad16(g.cout_g))
             self._w = alloc.from_numpy(pack_weights_portable(weights, g))
-            self._prog = self.device.program("conv_gemm_portable.cl", "conv_gemm_portable", defines, opts,
-                                             **self._program_kw)
+            self._prog = self._build("conv_gemm_portable", defines, opts, **self._program_kw)
             ntiles = g.groups * npad16(g.cout_g) // 16
             self._global = (ntiles, -(-g.m // self.tile))
             self._local = local_size or portable_local_size(ntiles, self._global[1])
@@ -258,7 +262,7 @@ class ConvKernel:
         defines.update(TM=self.tile, TN=tn, COUT_GP=cout_gp, ACT_FLIP=flip, NO_WI_VECTORIZE=int(no_wi_vec),
                        ROW_RUNS=int(row_runs(gemm_geom)))
         self._w = alloc.from_numpy(pack_weights_dot(weights, g, tn, kp))
-        self._prog = self.device.program("conv_gemm_dot.cl", "conv_gemm_dot", defines, opts, **self._program_kw)
+        self._prog = self._build("conv_gemm_dot", defines, opts, **self._program_kw)
         self._global = (g.groups * cout_gp // tn, -(-g.m // self.tile))
         self._local = local_size or (None if no_wi_vec else (1, 1))
         self._args = lambda x, y: (x, self._w, self._comp, self._m, self._b, y, self._pad,
@@ -280,7 +284,7 @@ class ConvKernel:
             self.tile = tile or default_intel_tile(g, sg)
             defines.update(TW=self.tile)
             self._w = alloc.from_numpy(pack_weights_depthwise(weights, g, channel_pad=BLOCK))
-            self._prog = self.device.program("dwconv_intel.cl", "dwconv_intel", defines, opts, **self._program_kw)
+            self._prog = self._build("dwconv_intel", defines, opts, **self._program_kw)
             lanes = blocks(g.c) * BLOCK
             self._global = (lanes, -(-g.ow // self.tile), g.n * g.oh)
             self._local = local_size or (sg, 1, 1)
@@ -293,7 +297,7 @@ class ConvKernel:
         defines.update(TP=self.tile, CIN4=cin4, K4PAD=k4pad, DOT_MODE=dot_mode,
                        BYTE_GATHER=int(not aligned), PADDED=int(g.is_padded), COUT_BLOCKS=-(-g.cout_g // sg))
         self._w = alloc.from_numpy(pack_weights_intel(weights, g, sg))
-        self._prog = self.device.program("conv_gemm_intel.cl", "conv_gemm_intel", defines, opts, **self._program_kw)
+        self._prog = self._build("conv_gemm_intel", defines, opts, **self._program_kw)
         lanes = g.groups * (-(-g.cout_g // sg)) * sg
         self._global = (lanes, -(-g.m // self.tile))
         self._local = local_size or (sg, 1)

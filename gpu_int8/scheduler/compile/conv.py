@@ -114,9 +114,7 @@ def family_launches(ctx: CompileContext, step: Step, family: str, geom: ConvGeom
         ctx.scratch.pop(f"{step.name}/acc", None)
         ctx.placements.pop(f"{step.name}/acc", None)
         return None
-    actions, src = [], x_name
-    if kernel.variant == "dot" and not geom.is_depthwise:
-        kname = "conv_gemm_dot"
+    actions, src, kname = [], x_name, kernel.name
     if kernel.im2col is not None:  # the gathered windows: a scratch tensor the memory plan reuses
         src = ctx.add_scratch(f"{step.name}/cols", Placement((geom.n, kernel.cols_nbytes // geom.m, geom.oh, geom.ow),
                                                              "u8", x_p.layout))
@@ -272,7 +270,8 @@ def deconv_as_gemm(ctx: CompileContext, step: Step, w: np.ndarray) -> StepPlan |
     operands = {k: (step.inputs[k], ctx.placement(step.inputs[k])) for k in code.inputs}
     epilogue = epilogue_launch(ctx, "epilogue", code, (acc, ctx.placement(acc)), operands, (y_name, y_p), step.axis,
                                start_coords=gather)
-    return StepPlan(step, f"{kname}+epilogue", "opencl", [CallLaunch(kernel, [x_name, acc], kname), epilogue])
+    return StepPlan(step, f"{kernel.name}+epilogue", "opencl",
+                    [CallLaunch(kernel, [x_name, acc], kernel.name), epilogue])
 
 
 def compile_deconv(ctx: CompileContext, step: Step) -> StepPlan | None:
