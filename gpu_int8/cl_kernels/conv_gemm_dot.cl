@@ -22,7 +22,8 @@
 // multiple of TN).  Work-item: TM output pixels x TN output channels of one group,
 //   global = (G * COUT_GP/TN, ceil(M/TM)), M = N*OH*OW (runtime).
 //
-// Build-time macros: as conv_gemm_portable.cl plus TN, COUT_GP, ACT_FLIP, ROW_RUNS, NO_WI_VECTORIZE.
+// Build-time macros: as conv_gemm_portable.cl plus TN, COUT_GP, ACT_FLIP, ROW_RUNS, NO_WI_VECTORIZE,
+// KEEP_DOT_LOOP.
 
 #include "requant.cl"
 #include "conv_tile.cl"
@@ -36,8 +37,18 @@
 #define ACT_U8(v) ((uchar)(v))
 #endif
 
+// Intel's compiler unrolls a short constant-length loop completely before vectorizing it and
+// then pairs the products into vpdpwssd (K=64: 2.3x slower than vpdpbusd); KEEP_DOT_LOOP
+// keeps it a loop.  (PoCL's compiler then stops interleaving long loops, so it is not asked.)
+#if KEEP_DOT_LOOP
+#define DOT_LOOP_PRAGMA _Pragma("clang loop unroll(disable)")
+#else
+#define DOT_LOOP_PRAGMA
+#endif
+
 // acc[r][j] += a[r][0..len) . wk[j][0..len): the loop the compiler turns into vpdpbusd
 #define DOT_RUN(len)                                              \
+    DOT_LOOP_PRAGMA                                               \
     for (int ci = 0; ci < (len); ++ci) {                          \
         _Pragma("unroll") for (int r = 0; r < TM; ++r) {          \
             const int av = ACT_U8(a[r][ci]);                      \

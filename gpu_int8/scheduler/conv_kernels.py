@@ -260,7 +260,7 @@ class ConvKernel:
             defines.update(ACT_T="uchar", **gemm_geom.geometry_defines())
             flip = 0  # the gathered windows hold x + 128 already
         defines.update(TM=self.tile, TN=tn, COUT_GP=cout_gp, ACT_FLIP=flip, NO_WI_VECTORIZE=int(no_wi_vec),
-                       ROW_RUNS=int(row_runs(gemm_geom)))
+                       KEEP_DOT_LOOP=int(no_wi_vec), ROW_RUNS=int(row_runs(gemm_geom)))
         self._w = alloc.from_numpy(pack_weights_dot(weights, g, tn, kp))
         self._prog = self._build("conv_gemm_dot", defines, opts, **self._program_kw)
         self._global = (g.groups * cout_gp // tn, -(-g.m // self.tile))

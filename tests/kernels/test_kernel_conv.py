@@ -215,7 +215,8 @@ def test_portable_variant_follows_dot_length():
     assert not needs_im2col(big)  # 23 MB of windows: rows of 3*64 bytes read in place
     assert portable_variant(conv3, on_gpu=True) == "float"
     assert needs_im2col(ConvGeometry(1, 3, 16, 16, 8, 7, 7))  # rows of 7*3 bytes: gathered windows
-    assert portable_variant(ConvGeometry(1, 64, 8, 8, 256)) == "float"
+    assert portable_variant(ConvGeometry(1, 32, 8, 8, 256)) == "float"
+    assert portable_variant(ConvGeometry(1, 64, 8, 8, 256)) == "dot"
     wide = ConvGeometry(1, 256, 8, 8, 64)
     assert portable_variant(wide) == "dot" and not needs_im2col(wide)
 
