@@ -16,8 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .conv_geometry import ConvGeometry, check_weights
-from .dot_gemm import needs_im2col, pack_weights_dot, portable_variant, row_runs
+from .dot_gemm import PORTABLE_VARIANTS, needs_im2col, pack_weights_dot, portable_variant, row_runs
 from .layouts import BLOCK, blocks
+from .vnni_gemm import VNNI_ROWS, pack_weights_vnni, vnni_channel_blocks
+from .vnni_probe import vnni_supported
 
 OUT_TYPES = {"u8": ("uchar", 0, np.uint8), "i8": ("char", 0, np.int8),
              "i32": ("int", 1, np.int32), "f32": ("float", 2, np.float32)}
@@ -169,10 +171,8 @@ class ConvKernel:
         self.depthwise = geom.is_depthwise
         self.variant = None  # the portable GEMM kernel: "dot" or "float"
         if family == "portable":
-            self.variant = portable_variant(geom, device.info.is_gpu) if variant == "auto" else variant
-            if self.variant not in ("dot", "float"):
-                raise ValueError(f"unknown portable variant '{variant}'")
-            if self.variant == "dot" and not self.depthwise and self.act_dtype == np.int8:
+            self.variant = self._portable_variant(variant)
+            if self.variant in ("dot", "vnni") and not self.depthwise and self.act_dtype == np.int8:
                 # the dot kernel reads x + 128 (sign bit flipped): take 128 * sum(w[c]) back off
                 flip = 128 * weights.reshape(geom.cout, -1).astype(np.int64).sum(axis=1)
                 comp = (np.asarray(comp, np.int64).reshape(-1) - flip).astype(np.int32)
@@ -199,6 +199,17 @@ class ConvKernel:
         else:
             self._init_intel(defines, weights, pad, subgroup_size, tile, dot_mode, local_size)
 
+    def _portable_variant(self, variant: str) -> str:
+        info, g = self.device.info, self.geom
+        if variant not in ("auto", *PORTABLE_VARIANTS):
+            raise ValueError(f"unknown portable variant '{variant}' (one of auto, {', '.join(PORTABLE_VARIANTS)})")
+        vnni = variant in ("auto", "vnni") and vnni_supported(info, self.device.cache.directory)
+        if variant == "vnni" and not vnni:
+            raise ValueError(f"the vnni kernel needs Intel's CPU runtime on a CPU with AVX-512 VNNI, "
+                             f"not {info.label()}")
+        # "vnni" where the layer has one group, the automatic choice for the others
+        return portable_variant(g, info.is_gpu, vnni) if variant in ("auto", "vnni") else variant
+
     def _build(self, kernel_name: str, defines: dict, opts: list[str], **kw):
         """Kernel ``kernel_name`` of ``cl_kernels/<kernel_name>.cl``; it names what this object runs."""
         self.name = kernel_name
@@ -224,6 +235,9 @@ class ConvKernel:
         elif self.variant == "dot":
             self._init_dot(defines, weights, pad, tile, local_size)
             return
+        elif self.variant == "vnni":
+            self._init_vnni(defines, weights, pad, tile, local_size)
+            return
         else:
             self.tile = tile or 6
             defines.update(TM=self.tile, NPAD=npad16(g.cout_g))
@@ -248,16 +262,7 @@ class ConvKernel:
         self._pad = alloc.from_numpy(np.full(max(g.cin_g, g.c), pad[0], self.act_dtype))
         gemm_geom, kp = g, None
         if needs_im2col(g):
-            kp = -(-g.k // 16) * 16
-            gemm_geom = ConvGeometry(g.n, g.groups * kp, g.oh, g.ow, g.cout, groups=g.groups)
-            cdefs = dict(ACT_T=defines["ACT_T"], ACT_FLIP=flip, NO_WI_VECTORIZE=int(no_wi_vec), KP=kp,
-                         **g.geometry_defines())
-            prog = self.device.program("im2col.cl", "im2col", cdefs, opts)
-            self.cols_nbytes = g.m * g.groups * kp
-            cglobal, clocal = (g.groups, g.m), (None if no_wi_vec else (1, 1))
-            self.im2col = lambda x, cols, wait=False: prog(x, cols, self._pad, np.int32(g.m), global_size=cglobal,
-                                                           local_size=clocal, wait=wait)
-            defines.update(ACT_T="uchar", **gemm_geom.geometry_defines())
+            gemm_geom, kp = self._init_im2col(defines, opts, no_wi_vec)
             flip = 0  # the gathered windows hold x + 128 already
         defines.update(TM=self.tile, TN=tn, COUT_GP=cout_gp, ACT_FLIP=flip, NO_WI_VECTORIZE=int(no_wi_vec),
                        KEEP_DOT_LOOP=int(no_wi_vec), ROW_RUNS=int(row_runs(gemm_geom)))
@@ -265,6 +270,41 @@ class ConvKernel:
         self._prog = self._build("conv_gemm_dot", defines, opts, **self._program_kw)
         self._global = (g.groups * cout_gp // tn, -(-g.m // self.tile))
         self._local = local_size or (None if no_wi_vec else (1, 1))
+        self._args = lambda x, y: (x, self._w, self._comp, self._m, self._b, y, self._pad,
+                                   np.int32(gemm_geom.m), self.lo, self.hi)
+
+    def _init_im2col(self, defines, opts, no_wi_vec) -> tuple[ConvGeometry, int]:
+        """Gather windows first (cl_kernels/im2col.cl, rows of KP bytes, a multiple of 16, as u8
+        with signed inputs flipped); the GEMM then runs as a 1x1 convolution over them."""
+        g = self.geom
+        kp = -(-g.k // 16) * 16
+        cdefs = dict(ACT_T=defines["ACT_T"], ACT_FLIP=int(self.act_dtype == np.int8), NO_WI_VECTORIZE=int(no_wi_vec),
+                     KP=kp, **g.geometry_defines())
+        prog = self.device.program("im2col.cl", "im2col", cdefs, opts)
+        self.cols_nbytes = g.m * g.groups * kp
+        cglobal, clocal = (g.groups, g.m), (None if no_wi_vec else (1, 1))
+        self.im2col = lambda x, cols, wait=False: prog(x, cols, self._pad, np.int32(g.m), global_size=cglobal,
+                                                       local_size=clocal, wait=wait)
+        gemm_geom = ConvGeometry(g.n, g.groups * kp, g.oh, g.ow, g.cout, groups=g.groups)
+        defines.update(ACT_T="uchar", **gemm_geom.geometry_defines())
+        return gemm_geom, kp
+
+    def _init_vnni(self, defines, weights, pad, tile, local_size):
+        g, alloc, info = self.geom, self.device.allocator, self.device.info
+        tnb = vnni_channel_blocks(g.cout)
+        self.tile = tile or VNNI_ROWS[tnb]
+        opts = [info.cl_std_option]
+        flip = int(self.act_dtype == np.int8)
+        self._pad = alloc.from_numpy(np.full(max(g.cin_g, g.c, 4), pad[0], self.act_dtype))
+        gemm_geom, kp = g, None
+        if g.cin_g % 4:  # taps are read as 4-byte words
+            gemm_geom, kp = self._init_im2col(defines, opts, True)
+            flip = 0
+        defines.update(TM=self.tile, TNB=tnb, ACT_FLIP=flip)
+        self._w = alloc.from_numpy(pack_weights_vnni(weights, g, tnb, kp))
+        self._prog = self._build("conv_gemm_vnni", defines, opts, **self._program_kw)
+        self._global = (-(-g.cout // (16 * tnb)), -(-g.m // self.tile))
+        self._local = local_size
         self._args = lambda x, y: (x, self._w, self._comp, self._m, self._b, y, self._pad,
                                    np.int32(gemm_geom.m), self.lo, self.hi)
 

@@ -30,13 +30,24 @@ def pack_weights_dot(w: np.ndarray, g: ConvGeometry, tn: int, kp: int | None = N
 DOT_MIN_RUN = 48
 
 
-def portable_variant(g: ConvGeometry, on_gpu: bool = False) -> str:
-    """Which portable GEMM kernel runs a convolution: "dot" (integer dot products, vectorized by
-    the CPU compiler into VNNI / pmaddwd; each output is one dot product over its KH*KW*CIN_G
-    terms, or KH runs of KW*CIN_G) when that product is long enough, else "float" (exact
-    float32 FMA blocks over 16 output channels).  GPUs get "float": the dot kernel's
-    one-work-item groups would leave a GPU idle."""
-    return "dot" if g.k >= DOT_MIN_RUN and not on_gpu else "float"
+#: the GEMM kernels of the portable family's CPU path
+PORTABLE_VARIANTS = ("float", "dot", "vnni")
+
+
+def portable_variant(g: ConvGeometry, on_gpu: bool = False, vnni: bool = False) -> str:
+    """Which portable GEMM kernel runs a convolution: "vnni" (512-bit VNNI, see vnni_gemm.py)
+    where the device runs it (``vnni``) and the layer has one group; else "dot" (integer dot
+    products, vectorized by the CPU compiler into 128-bit VNNI / pmaddwd; each output is one
+    dot product over its KH*KW*CIN_G terms, or KH runs of KW*CIN_G) when that product is long
+    enough, else "float" (exact float32 FMA blocks over 16 output channels).  GPUs get
+    "float": the dot kernel's one-work-item groups would leave a GPU idle."""
+    from .vnni_gemm import vnni_applies
+
+    if on_gpu:
+        return "float"
+    if vnni and vnni_applies(g):
+        return "vnni"
+    return "dot" if g.k >= DOT_MIN_RUN else "float"
 
 
 def row_runs(g: ConvGeometry) -> bool:

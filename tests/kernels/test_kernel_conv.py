@@ -15,6 +15,7 @@ import pytest
 from gpu_int8.scheduler.conv_geometry import ConvGeometry
 from gpu_int8.scheduler.conv_kernels import ConvKernel
 from gpu_int8.scheduler.layouts import from_nchw, to_nchw
+from tests.kernels.conftest import vnni_device
 from tests.kernels.int_reference import affine, conv_acc, requant
 
 # (id, geometry, activation dtype); the data are random per case (seeded by the id)
@@ -250,3 +251,24 @@ def test_dot_kernel_row_runs(any_device, act, monkeypatch):
     y = run_conv(any_device, "portable", geom, x, w, comp, ones, 0 * ones, act=act, out="i32",
                  pad_value=pad_value, variant="dot")
     np.testing.assert_array_equal(y, _reference_acc(geom, x, w, comp, pad_value))
+
+
+@pytest.mark.parametrize("act", [np.uint8, np.int8])
+def test_vnni_kernel_reads_taps_in_place(act):
+    """Input channels a multiple of 4: taps read as words in place (padding, stride, dilation, a
+    partial last block of output channels), u8 and i8 inputs, int32 and requantized outputs."""
+    dev, family, variant = vnni_device(), "portable", "vnni"
+    for geom in (ConvGeometry(2, 20, 11, 9, 70, 3, 3, (2, 1), (1, 2), (0, 1), (1, 2)),
+                 ConvGeometry(1, 8, 7, 7, 24, 5, 5, (1, 1), (2, 2), (2, 2))):
+        x, w, comp, pad_value = _data(geom, act, seed=geom.cout)
+        k = ConvKernel(dev, "portable", geom, w, comp, np.ones(geom.cout, np.float32), np.zeros(geom.cout, np.float32),
+                       act_dtype=act, out="i32", pad_value=pad_value, variant="vnni")
+        assert k.name == "conv_gemm_vnni" and k.im2col is None
+        acc = _reference_acc(geom, x, w, comp, pad_value)
+        ones = np.ones(geom.cout, np.float32)
+        y = run_conv(dev, family, geom, x, w, comp, ones, 0 * ones, act=act, out="i32", pad_value=pad_value,
+                     variant=variant)
+        np.testing.assert_array_equal(y, acc, err_msg=str(geom))
+        m, b = _requant_params(acc, "i8", seed=3)
+        y = run_conv(dev, family, geom, x, w, comp, m, b, act=act, out="i8", pad_value=pad_value, variant=variant)
+        assert_requantized(y, requant(acc, m, b, -128, 127, np.int8), str(geom))

@@ -1,0 +1,130 @@
+// int8 convolution as GEMM on x86 CPUs with AVX-512 VNNI, for Intel's CPU OpenCL runtime.
+// Same coverage and NHWC layout as conv_gemm_dot.cl for one group (1x1, KxK, fully connected).
+//
+// OpenCL C has no 512-bit integer dot product, and the runtime's compiler turns the
+// plain dot loop of conv_gemm_dot.cl into the 128-bit vpdpbusd at best.  This kernel calls
+// the 512-bit instruction itself (vnni.cl):
+//
+//   VNNI(acc, a, w): acc[l] += sum_{i<4} (uint)a.byte[4l+i] * (int)w.byte[4l+i], l < 16
+//
+// Lanes are 16 output channels; a is four consecutive input bytes of one pixel broadcast
+// to every lane, w the 16 channels' four matching weights.  So one instruction adds four
+// terms to 16 outputs, the sums need no horizontal reduction, and the 16 channels of a
+// pixel come out together for a vector epilogue and store.  int32 accumulation is exact.
+//
+// Reads: the input channels of a tap (CIN, a multiple of 4) are CIN/4 words of NHWC; taps
+// outside the input read the zero point (pad_row).  With CIN not a multiple of 4 the host
+// gathers windows first (im2col.cl, rows padded to a multiple of 16) and runs them as 1x1.
+// Signed activations (ACT_FLIP=1) are read with the sign bits flipped, x + 128; the host
+// takes 128 * sum(w[c]) off comp[c].
+//
+// Layouts: x NHWC (ACT_T), y NHWC (OUT_T); weights [COUT_P/(16 TNB)][KTOT/4][TNB][16][4]
+// int8 with k = (kh*KW + kw)*CIN + ci, channels zero-padded to COUT_P.
+// Work-item: TM pixels x TNB*16 channels, global = (COUT_P/(16 TNB), ceil(M/TM)).
+//
+// Build-time macros: as conv_gemm_portable.cl plus TM, TNB, ACT_FLIP.
+
+#include "requant.cl"
+#include "conv_tile.cl"
+
+#include "vnni.cl"
+
+#define K4 (KH * KW * CIN_G / 4)
+#define NB (TNB * 16)
+
+#if ACT_FLIP
+#define ACT_WORD(v) ((int)((v) ^ 0x80808080u))
+#else
+#define ACT_WORD(v) ((int)(v))
+#endif
+
+// acc[r][b] += the len words of a[r] times the matching weight words from wk
+#define VNNI_RUN(len)                                                  \
+    for (int k = 0; k < (len); ++k) {                                  \
+        int16 wv[TNB];                                                 \
+        _Pragma("unroll") for (int b = 0; b < TNB; ++b)                \
+            wv[b] = wk[k * TNB + b];                                   \
+        _Pragma("unroll") for (int r = 0; r < TM; ++r) {               \
+            const int16 av = (int16)(ACT_WORD(a[r][k]));               \
+            _Pragma("unroll") for (int b = 0; b < TNB; ++b)            \
+                acc[r][b] = VNNI(acc[r][b], av, wv[b]);                \
+        }                                                              \
+    }
+
+// One output value, and 16 of them from channel c on: requantized, raw, or through the step's epilogue
+#if OUT_MODE == 3
+#define STORE_ONE(v, c, at) EPI_STORE(v, c, at)
+#else
+#define STORE_ONE(v, c, at) rq_out(v, mscale[c], bias[c], lo, hi)
+#endif
+#if OUT_MODE == 3 && defined(EPI_STORE8)
+#define STORE16(v, c, at) do { EPI_STORE8((v).lo, c, at); EPI_STORE8((v).hi, (c) + 8, (at) + 8); } while (0)
+#elif OUT_MODE == 0
+#define STORE16_HALF(v, h, c, at) \
+    vstore8(CONVERT_OUT8(rq_round_clamp8(rq_affine8(v, vload8(h, mscale + (c)), vload8(h, bias + (c))), lo, hi)), \
+            h, y + (at))
+#define STORE16(v, c, at) do { STORE16_HALF((v).lo, 0, c, at); STORE16_HALF((v).hi, 1, c, at); } while (0)
+#elif OUT_MODE == 1
+#define STORE16(v, c, at) vstore16(v, 0, y + (at))
+#else
+#define STORE16(v, c, at) do { int t_[16]; vstore16(v, 0, t_); \
+    for (int j_ = 0; j_ < 16; ++j_) y[(at) + j_] = STORE_ONE(t_[j_], (c) + j_, (at) + j_); } while (0)
+#endif
+
+__attribute__((intel_reqd_sub_group_size(1)))  // lanes are channels, not work-items
+__kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
+                             __global const int16 *w,      // [COUT_P/NB][K4][TNB] x 64 bytes
+                             __global const int *comp,     // [COUT]
+                             __global const float *mscale, // [COUT]
+                             __global const float *bias,   // [COUT]
+                             __global OUT_T *y,            // [N][OH][OW][COUT]
+                             __global const ACT_T *pad_row,// CIN copies of the zero point
+                             int M, int lo, int hi EPI_ARGS)
+{
+    const int nb = get_global_id(0);
+    const int m0 = get_global_id(1) * TM;
+    if (m0 >= M || nb * NB >= COUT)
+        return;
+
+    int in_base[TM], ih0[TM], iw0[TM];
+    CONV_TILE_ORIGINS(m0, 0, in_base, ih0, iw0)
+
+    int16 acc[TM][TNB];
+    for (int r = 0; r < TM; ++r)
+        for (int b = 0; b < TNB; ++b)
+            acc[r][b] = 0;
+
+    const __global int16 *wk = w + (size_t)nb * K4 * TNB;
+    const __global uint *a[TM];
+    for (int kh = 0; kh < KH; ++kh) {
+        for (int kw = 0; kw < KW; ++kw) {
+            for (int r = 0; r < TM; ++r) {
+                const int ih = ih0[r] + kh * DH;
+                const int iw = iw0[r] + kw * DW;
+                const bool inside = ih >= 0 && ih < IH && iw >= 0 && iw < IW;
+                a[r] = (const __global uint *)(inside ? x + in_base[r] + (ih * IW + iw) * C : pad_row);
+            }
+            VNNI_RUN(CIN_G / 4);
+            wk += CIN_G / 4 * TNB;
+        }
+    }
+
+    // fully unrolled, no early exits: the accumulators stay in registers (an index the compiler
+    // cannot resolve would keep the whole array in memory, stored on every step of the loop)
+#pragma unroll
+    for (int r = 0; r < TM; ++r) {
+#pragma unroll
+        for (int b = 0; b < TNB; ++b) {
+            const int c = nb * NB + b * 16;
+            const size_t at = (size_t)(m0 + r) * COUT + c;
+            if (m0 + r < M && c + 16 <= COUT) {
+                STORE16(acc[r][b] + vload16(0, comp + c), c, at);
+            } else if (m0 + r < M && c < COUT) {  // the last channels, one at a time
+                int t[16];
+                vstore16(acc[r][b], 0, t);
+                for (int j = 0; c + j < COUT; ++j)
+                    y[at + j] = STORE_ONE(t[j] + comp[c + j], c + j, at + j);
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+"""The 512-bit VNNI GEMM for Intel's CPU runtime (``cl_kernels/conv_gemm_vnni.cl``): where it
+applies, its register tile and its weight layout.
+
+Each ``vpdpbusd zmm`` adds four input channels' products to 16 output channels of one
+pixel, so a work-item holds TM pixels x TNB blocks of 16 channels in zmm registers
+(TM * TNB accumulators + TNB weight vectors + one broadcast input word <= 32 registers).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .conv_geometry import ConvGeometry
+from .dot_gemm import pack_weights_dot
+
+#: pixels per work-item for TNB channel blocks: the accumulators fill most of the 32 zmm registers
+VNNI_ROWS = {1: 16, 2: 12, 3: 8, 4: 6}
+
+
+def vnni_applies(g: ConvGeometry) -> bool:
+    """One group (grouped and depthwise convolutions have kernels of their own)."""
+    return g.groups == 1
+
+
+def vnni_channel_blocks(cout: int) -> int:
+    """16-channel blocks per work-item (TNB): up to 4, no more than the layer has."""
+    return min(4, -(-cout // 16))
+
+
+def pack_weights_vnni(w: np.ndarray, g: ConvGeometry, tnb: int, kp: int | None = None) -> np.ndarray:
+    """int8 ``[COUT_P/(16 tnb)][KP/4][tnb][16][4]``: for each block of 16*tnb output channels
+    (zero-padded to COUT_P) and each 4 terms of k (= (kh*KW + kw)*CIN + ci, zero-padded to kp),
+    the 16*tnb channels' 4 weights, one 64-byte vector per 16 channels."""
+    rows = pack_weights_dot(w, g, 16 * tnb, kp)[0]  # [COUT_P][KP]
+    cout_p, k = rows.shape
+    if k % 4:
+        raise ValueError(f"the vnni kernel reads 4 input terms at a time; K={k} is not a multiple of 4")
+    out = rows.reshape(cout_p // (16 * tnb), tnb, 16, k // 4, 4).transpose(0, 3, 1, 2, 4)
+    return np.ascontiguousarray(out)
