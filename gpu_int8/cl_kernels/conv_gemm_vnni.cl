@@ -12,14 +12,16 @@
 // terms to 16 outputs, the sums need no horizontal reduction, and the 16 channels of a
 // pixel come out together for a vector epilogue and store.  int32 accumulation is exact.
 //
-// Reads: the input channels of a tap (CIN, a multiple of 4) are CIN/4 words of NHWC; taps
-// outside the input read the zero point (pad_row).  With CIN not a multiple of 4 the host
-// gathers windows first (im2col.cl, rows padded to a multiple of 16) and runs them as 1x1.
-// Signed activations (ACT_FLIP=1) are read with the sign bits flipped, x + 128; the host
-// takes 128 * sum(w[c]) off comp[c].
+// Reads: k runs over the kernel rows (kh), and within a row over its KW*CIN (kw, ci) terms
+// as ROW_WORDS words, zero-padded at the row's end (the weights hold zeros there too).  Where
+// the whole row lies inside the input and taps are adjacent (DW=1) those terms are one
+// stretch of NHWC bytes, read as words (vload4: any alignment).  Otherwise (borders,
+// dilation) each word is gathered from its taps, padding taps reading the zero point
+// (pad_row).  Signed activations (ACT_FLIP=1) are read with the sign bits flipped, x + 128;
+// the host takes 128 * sum(w[c]) off comp[c].
 //
-// Layouts: x NHWC (ACT_T), y NHWC (OUT_T); weights [COUT_P/(16 TNB)][KTOT/4][TNB][16][4]
-// int8 with k = (kh*KW + kw)*CIN + ci, channels zero-padded to COUT_P.
+// Layouts: x NHWC (ACT_T), y NHWC (OUT_T); weights [COUT_P/(16 TNB)][KH*ROW_WORDS][TNB][16][4]
+// int8, channels zero-padded to COUT_P.
 // Work-item: TM pixels x TNB*16 channels, global = (COUT_P/(16 TNB), ceil(M/TM)).
 //
 // Build-time macros: as conv_gemm_portable.cl plus TM, TNB, ACT_FLIP.
@@ -29,7 +31,9 @@
 
 #include "vnni.cl"
 
-#define K4 (KH * KW * CIN_G / 4)
+#define ROW_BYTES (KW * CIN_G)
+#define ROW_WORDS ((ROW_BYTES + 3) / 4)
+#define K4 (KH * ROW_WORDS)
 #define NB (TNB * 16)
 
 #if ACT_FLIP
@@ -38,18 +42,49 @@
 #define ACT_WORD(v) ((int)(v))
 #endif
 
-// acc[r][b] += the len words of a[r] times the matching weight words from wk
-#define VNNI_RUN(len)                                                  \
-    for (int k = 0; k < (len); ++k) {                                  \
+// word k of a kernel row read in place from p: four bytes, or the last ones zero-extended
+inline uint run_word(const __global uchar *p, int k)
+{
+    if (k < ROW_BYTES / 4)
+        return as_uint(vload4(k, p));
+    uint v = 0;
+    for (int i = 0; i < ROW_BYTES % 4; ++i)
+        v |= (uint)p[4 * k + i] << (8 * i);
+    return v;
+}
+
+// word k of a kernel row whose taps start at iw0 in input row p (NULL: above or below the input)
+inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pad_row, int k)
+{
+#if CIN_G % 4 == 0  // the word lies inside one tap
+    const int kw = 4 * k / CIN_G, iw = iw0 + kw * DW;
+    const bool inside = p && iw >= 0 && iw < IW;
+    return as_uint(vload4(0, (inside ? p + iw * C : pad_row) + 4 * k - kw * CIN_G));
+#else
+    uint v = 0;
+    for (int i = 0; i < 4 && 4 * k + i < ROW_BYTES; ++i) {
+        const int kw = (4 * k + i) / CIN_G, ci = 4 * k + i - kw * CIN_G, iw = iw0 + kw * DW;
+        const bool inside = p && iw >= 0 && iw < IW;
+        v |= (uint)(inside ? p[iw * C + ci] : pad_row[ci]) << (8 * i);
+    }
+    return v;
+#endif
+}
+
+// acc[r][b] += the row's words (WORD(r, k)) times the matching weight words at wk
+#define VNNI_ROW(WORD)                                                 \
+    for (int k = 0; k < ROW_WORDS; ++k) {                              \
         int16 wv[TNB];                                                 \
         _Pragma("unroll") for (int b = 0; b < TNB; ++b)                \
             wv[b] = wk[k * TNB + b];                                   \
         _Pragma("unroll") for (int r = 0; r < TM; ++r) {               \
-            const int16 av = (int16)(ACT_WORD(a[r][k]));               \
+            const int16 av = (int16)(ACT_WORD(WORD(r, k)));            \
             _Pragma("unroll") for (int b = 0; b < TNB; ++b)            \
                 acc[r][b] = VNNI(acc[r][b], av, wv[b]);                \
         }                                                              \
     }
+#define RUN_WORD(r, k) run_word(a[r], k)
+#define EDGE_WORD(r, k) edge_word(a[r], iw0[r], (const __global uchar *)pad_row, k)
 
 // One output value, and 16 of them from channel c on: requantized, raw, or through the step's epilogue
 #if OUT_MODE == 3
@@ -95,18 +130,23 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
             acc[r][b] = 0;
 
     const __global int16 *wk = w + (size_t)nb * K4 * TNB;
-    const __global uint *a[TM];
+    const __global uchar *a[TM];
     for (int kh = 0; kh < KH; ++kh) {
-        for (int kw = 0; kw < KW; ++kw) {
-            for (int r = 0; r < TM; ++r) {
-                const int ih = ih0[r] + kh * DH;
-                const int iw = iw0[r] + kw * DW;
-                const bool inside = ih >= 0 && ih < IH && iw >= 0 && iw < IW;
-                a[r] = (const __global uint *)(inside ? x + in_base[r] + (ih * IW + iw) * C : pad_row);
-            }
-            VNNI_RUN(CIN_G / 4);
-            wk += CIN_G / 4 * TNB;
+        bool run = DW == 1;  // every row's taps inside the input: one stretch of bytes each
+        for (int r = 0; r < TM; ++r) {
+            const int ih = ih0[r] + kh * DH;
+            const bool row_in = ih >= 0 && ih < IH;
+            run = run && row_in && iw0[r] >= 0 && iw0[r] + KW - 1 < IW;
+            a[r] = row_in ? (const __global uchar *)(x + in_base[r] + ih * IW * C) : 0;
         }
+        if (run) {
+            for (int r = 0; r < TM; ++r)
+                a[r] += iw0[r] * C;
+            VNNI_ROW(RUN_WORD);
+        } else {
+            VNNI_ROW(EDGE_WORD);
+        }
+        wk += ROW_WORDS * TNB;
     }
 
     // fully unrolled, no early exits: the accumulators stay in registers (an index the compiler
@@ -119,12 +159,15 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
             const size_t at = (size_t)(m0 + r) * COUT + c;
             if (m0 + r < M && c + 16 <= COUT) {
                 STORE16(acc[r][b] + vload16(0, comp + c), c, at);
-            } else if (m0 + r < M && c < COUT) {  // the last channels, one at a time
+            }
+#if COUT % 16
+            else if (m0 + r < M && c < COUT) {  // the last channels, one at a time
                 int t[16];
                 vstore16(acc[r][b], 0, t);
                 for (int j = 0; c + j < COUT; ++j)
                     y[at + j] = STORE_ONE(t[j] + comp[c + j], c + j, at + j);
             }
+#endif
         }
     }
 }

@@ -294,19 +294,14 @@ class ConvKernel:
         tnb = vnni_channel_blocks(g.cout)
         self.tile = tile or VNNI_ROWS[tnb]
         opts = [info.cl_std_option]
-        flip = int(self.act_dtype == np.int8)
-        self._pad = alloc.from_numpy(np.full(max(g.cin_g, g.c, 4), pad[0], self.act_dtype))
-        gemm_geom, kp = g, None
-        if g.cin_g % 4:  # taps are read as 4-byte words
-            gemm_geom, kp = self._init_im2col(defines, opts, True)
-            flip = 0
-        defines.update(TM=self.tile, TNB=tnb, ACT_FLIP=flip)
-        self._w = alloc.from_numpy(pack_weights_vnni(weights, g, tnb, kp))
+        self._pad = alloc.from_numpy(np.full(max(g.cin_g, g.c), pad[0], self.act_dtype))
+        defines.update(TM=self.tile, TNB=tnb, ACT_FLIP=int(self.act_dtype == np.int8))
+        self._w = alloc.from_numpy(pack_weights_vnni(weights, g, tnb))
         self._prog = self._build("conv_gemm_vnni", defines, opts, **self._program_kw)
         self._global = (-(-g.cout // (16 * tnb)), -(-g.m // self.tile))
         self._local = local_size
         self._args = lambda x, y: (x, self._w, self._comp, self._m, self._b, y, self._pad,
-                                   np.int32(gemm_geom.m), self.lo, self.hi)
+                                   np.int32(g.m), self.lo, self.hi)
 
     # -- intel --
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conv_geometry import ConvGeometry
-from .dot_gemm import pack_weights_dot
+from .conv_geometry import ConvGeometry, check_weights
 
 #: pixels per work-item for TNB channel blocks: the accumulators fill most of the 32 zmm registers
-VNNI_ROWS = {1: 16, 2: 12, 3: 8, 4: 6}
+VNNI_ROWS = {1: 16, 2: 8, 3: 8, 4: 6}
 
 
 def vnni_applies(g: ConvGeometry) -> bool:
@@ -27,13 +26,16 @@ def vnni_channel_blocks(cout: int) -> int:
     return min(4, -(-cout // 16))
 
 
-def pack_weights_vnni(w: np.ndarray, g: ConvGeometry, tnb: int, kp: int | None = None) -> np.ndarray:
-    """int8 ``[COUT_P/(16 tnb)][KP/4][tnb][16][4]``: for each block of 16*tnb output channels
-    (zero-padded to COUT_P) and each 4 terms of k (= (kh*KW + kw)*CIN + ci, zero-padded to kp),
-    the 16*tnb channels' 4 weights, one 64-byte vector per 16 channels."""
-    rows = pack_weights_dot(w, g, 16 * tnb, kp)[0]  # [COUT_P][KP]
-    cout_p, k = rows.shape
-    if k % 4:
-        raise ValueError(f"the vnni kernel reads 4 input terms at a time; K={k} is not a multiple of 4")
-    out = rows.reshape(cout_p // (16 * tnb), tnb, 16, k // 4, 4).transpose(0, 3, 1, 2, 4)
+def pack_weights_vnni(w: np.ndarray, g: ConvGeometry, tnb: int) -> np.ndarray:
+    """int8 ``[COUT_P/(16 tnb)][KH*ROW_WORDS][tnb][16][4]``: for each block of 16*tnb output
+    channels (zero-padded to COUT_P) and each 4 terms of k, the channels' 4 weights, one
+    64-byte vector per 16 channels.  k runs over the kernel rows, each row's KW*CIN terms
+    (kw, ci) zero-padded to ROW_WORDS*4 (the kernel reads a row as whole words)."""
+    check_weights(w, g)
+    cout_p = -(-g.cout // (16 * tnb)) * 16 * tnb
+    row = g.kw * g.cin_g
+    row4 = -(-row // 4) * 4
+    rows = np.zeros((cout_p, g.kh, row4), np.int8)
+    rows[: g.cout, :, :row] = w.transpose(0, 2, 3, 1).reshape(g.cout, g.kh, row)  # COUT, KH, (KW, CIN)
+    out = rows.reshape(cout_p // (16 * tnb), tnb, 16, g.kh * row4 // 4, 4).transpose(0, 3, 1, 2, 4)
     return np.ascontiguousarray(out)
