@@ -4,7 +4,8 @@
 
 Each shape M x K x N runs as a 1x1 convolution over M pixels (u8 activations x i8
 weights, int32 accumulators as the output), for each kernel family the device runs -
-the portable family as its float32-block kernel and its dot-product kernel - and a few
+the portable family as its float32-block kernel, its dot-product kernel and, where the
+device runs it, its 512-bit VNNI kernel - and a few
 tile / local-size variants.  Gop/s counts 2 ops per multiply-add
 (2*M*K*N per run), from OpenCL profiling events: the best and the median of the
 repeats (on a loaded machine the best is the better estimate of the kernel's speed).  Every
@@ -30,15 +31,17 @@ from gpu_int8.scheduler.conv_geometry import ConvGeometry  # noqa: E402
 from gpu_int8.scheduler.conv_kernels import ConvKernel  # noqa: E402
 from gpu_int8.scheduler.devices import discover_devices  # noqa: E402
 from gpu_int8.scheduler.layouts import from_nchw, to_nchw  # noqa: E402
+from gpu_int8.scheduler.vnni_probe import vnni_supported  # noqa: E402
 
 DEFAULT_SHAPES = "3136x576x64,49x4608x512"
 
 
 def variants(info, family):
     if family == "portable":
+        vnni = [dict(variant="vnni"), dict(variant="vnni", tile=4)] if vnni_supported(info) else []
         return [dict(variant="float", tile=6), dict(variant="float", tile=4, local_size=(4, 4)),
                 dict(variant="dot", tile=4), dict(variant="dot", tile=4, local_size=(1, 1)),
-                dict(variant="dot", tile=4, local_size=(1, 8))]
+                dict(variant="dot", tile=4, local_size=(1, 8)), *vnni]
     sizes = [s for s in (8, 16) if s in info.subgroup_sizes]
     return [dict(subgroup_size=sg, tile=t) for sg in sizes for t in (4, 8)]
 

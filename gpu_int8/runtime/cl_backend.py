@@ -96,13 +96,33 @@ class LaunchResult:
         return (self.event.profile.end - self.event.profile.start) * 1e-9
 
 
+@dataclass
+class PreparedLaunch:
+    """A launch whose kernel object holds its arguments already: enqueueing it again costs one
+    call (a plan enqueues dozens per request, and host time there takes a core from the kernels)."""
+
+    queue: object
+    kernel: object
+    global_size: tuple[int, ...]
+    local_size: tuple[int, ...] | None
+    name: str
+
+    def enqueue(self, wait: bool = False) -> LaunchResult:
+        import pyopencl as cl
+
+        event = cl.enqueue_nd_range_kernel(self.queue, self.kernel, self.global_size, self.local_size)
+        if wait:
+            event.wait()
+        return LaunchResult(event, self.name)
+
+
 class CLProgram:
     """One kernel of a built program; calling it enqueues a launch."""
 
     def __init__(self, device: CLDevice, program, name: str):
         import pyopencl as cl
 
-        self.device, self.name = device, name
+        self.device, self.name, self.program = device, name, program
         self.kernel = cl.Kernel(program, name)  # its own kernel object: arguments are per instance
 
     def __call__(self, *args, global_size: tuple[int, ...], local_size: tuple[int, ...] | None = None,
@@ -111,16 +131,22 @@ class CLProgram:
 
         ``global_size`` is rounded up to a multiple of ``local_size``; kernels guard their tails.
         """
+        self.kernel.set_args(*args)
+        return self._launch(self.kernel, global_size, local_size).enqueue(wait)
+
+    def prepare(self, *args, global_size: tuple[int, ...], local_size: tuple[int, ...] | None = None
+                ) -> PreparedLaunch:
+        """The same launch with its arguments bound once, on a kernel object of its own."""
         import pyopencl as cl
 
+        kernel = cl.Kernel(self.program, self.name)
+        kernel.set_args(*args)
+        return self._launch(kernel, global_size, local_size)
+
+    def _launch(self, kernel, global_size, local_size) -> PreparedLaunch:
         gsize = tuple(int(g) for g in global_size)
         lsize = None
         if local_size is not None:
             lsize = tuple(int(x) for x in local_size)
             gsize = tuple(-(-g // ll) * ll for g, ll in zip(gsize, lsize, strict=True))
-        self.kernel.set_args(*args)
-        event = cl.enqueue_nd_range_kernel(self.device.queue, self.kernel, gsize, lsize)
-        result = LaunchResult(event, self.name)
-        if wait:
-            event.wait()
-        return result
+        return PreparedLaunch(self.device.queue, kernel, gsize, lsize, self.name)

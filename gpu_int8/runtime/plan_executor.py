@@ -1,9 +1,11 @@
 """Runs a :class:`~gpu_int8.scheduler.plan.Plan` on its device's in-order queue.
 
 Activations live in one arena buffer; each tensor is a sub-buffer at its
-planned offset (aliased tensors share one).  Kernel launches are enqueued
-back to back; a host step waits for the queue, reads its inputs, computes on
-the host and writes its outputs.  Every launch keeps its OpenCL event, so
+planned offset (aliased tensors share one).  Kernel launches get their
+arguments bound once, when the executor is made, and are enqueued back to
+back (on a CPU device the enqueueing thread shares the cores with the
+kernels, so it must be quick); a host step waits for the queue, reads its
+inputs, computes on the host and writes its outputs.  Every launch keeps its OpenCL event, so
 :meth:`PlanExecutor.profile` reports per-step device time (host steps: wall
 time).  One lock per plan makes ``run`` safe to call from several threads
 (requests on one plan run one at a time).
@@ -57,6 +59,9 @@ class PlanExecutor:
         self._lock = threading.Lock()
         self._events: list[tuple[int, object]] = []
         self._host_seconds: dict[int, float] = {}
+        # per step and action: launches with their buffers bound once (None: enqueue on each run)
+        self._prepared = [[None if isinstance(a, HostCall) else a.prepare(self.buffers) for a in sp.actions]
+                          for sp in plan.steps]
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Outputs by name: int8 outputs dequantized, float outputs as computed."""
@@ -77,12 +82,14 @@ class PlanExecutor:
             cl.enqueue_copy(queue, self.buffers[name], data, is_blocking=False)
         events, host_seconds = [], {}
         for i, sp in enumerate(self.plan.steps):
-            for action in sp.actions:
+            for action, prepared in zip(sp.actions, self._prepared[i], strict=True):
                 if isinstance(action, HostCall):
                     queue.finish()  # the kernels before it are not the host step's time
                     start = time.perf_counter()
                     self._host(sp, action)
                     host_seconds[i] = host_seconds.get(i, 0.0) + time.perf_counter() - start
+                elif prepared is not None:
+                    events += [(i, launch.enqueue().event) for launch in prepared]
                 else:
                     events.append((i, action.enqueue(self.buffers)))
         outputs = {name: self._read(name) for name in schedule.outputs}

@@ -18,7 +18,7 @@ import numpy as np
 from .conv_geometry import ConvGeometry, check_weights
 from .dot_gemm import PORTABLE_VARIANTS, needs_im2col, pack_weights_dot, portable_variant, row_runs
 from .layouts import BLOCK, blocks
-from .vnni_gemm import VNNI_ROWS, pack_weights_vnni, vnni_channel_blocks
+from .vnni_gemm import VNNI_ROWS, pack_weights_vnni, vnni_channel_blocks, vnni_local_size
 from .vnni_probe import vnni_supported
 
 OUT_TYPES = {"u8": ("uchar", 0, np.uint8), "i8": ("char", 0, np.int8),
@@ -285,6 +285,8 @@ class ConvKernel:
         cglobal, clocal = (g.groups, g.m), (None if no_wi_vec else (1, 1))
         self.im2col = lambda x, cols, wait=False: prog(x, cols, self._pad, np.int32(g.m), global_size=cglobal,
                                                        local_size=clocal, wait=wait)
+        self._im2col_prepare = lambda x, cols: prog.prepare(x, cols, self._pad, np.int32(g.m), global_size=cglobal,
+                                                            local_size=clocal)
         gemm_geom = ConvGeometry(g.n, g.groups * kp, g.oh, g.ow, g.cout, groups=g.groups)
         defines.update(ACT_T="uchar", **gemm_geom.geometry_defines())
         return gemm_geom, kp
@@ -299,7 +301,7 @@ class ConvKernel:
         self._w = alloc.from_numpy(pack_weights_vnni(weights, g, tnb))
         self._prog = self._build("conv_gemm_vnni", defines, opts, **self._program_kw)
         self._global = (-(-g.cout // (16 * tnb)), -(-g.m // self.tile))
-        self._local = local_size
+        self._local = local_size or vnni_local_size(self._global, info.compute_units)
         self._args = lambda x, y: (x, self._w, self._comp, self._m, self._b, y, self._pad,
                                    np.int32(g.m), self.lo, self.hi)
 
@@ -371,3 +373,20 @@ class ConvKernel:
         """The convolution proper, on ``x_buf`` (the gathered windows where :attr:`im2col` is set)."""
         args = self._args(x_buf, y_buf) + self._extra + tuple(operands)
         return self._prog(*args, global_size=self._global, local_size=self._local, wait=wait)
+
+    # the same launches with their buffers bound once, for plans that enqueue them on every run
+
+    def prepare(self, x_buf, y_buf, *operands) -> list:
+        """:meth:`__call__`'s launches (gathering into a buffer of its own first where it does)."""
+        if self.im2col is None:
+            return self.prepare_gemm(x_buf, y_buf, *operands)
+        if self._own_cols is None:
+            self._own_cols = self.device.allocator.alloc(self.cols_nbytes)
+        return self.prepare_im2col(x_buf, self._own_cols) + self.prepare_gemm(self._own_cols, y_buf, *operands)
+
+    def prepare_im2col(self, x_buf, cols_buf) -> list:
+        return [self._im2col_prepare(x_buf, cols_buf)]
+
+    def prepare_gemm(self, x_buf, y_buf, *operands) -> list:
+        args = self._args(x_buf, y_buf) + self._extra + tuple(operands)
+        return [self._prog.prepare(*args, global_size=self._global, local_size=self._local)]

@@ -28,6 +28,11 @@ class Launch:
         values = [buffers[v] if kind == "t" else v for kind, v in self.args]
         return self.kernel(*values, global_size=self.global_size, local_size=self.local_size).event
 
+    def prepare(self, buffers: dict[str, Any]) -> list:
+        """The launch with its buffers bound once (``PreparedLaunch``), to enqueue on every run."""
+        values = [buffers[v] if kind == "t" else v for kind, v in self.args]
+        return [self.kernel.prepare(*values, global_size=self.global_size, local_size=self.local_size)]
+
     @property
     def tensors(self) -> list[str]:
         return [v for kind, v in self.args if kind == "t"]
@@ -35,14 +40,20 @@ class Launch:
 
 @dataclass
 class CallLaunch:
-    """A host-side kernel object called with the buffers of ``tensors`` (e.g. a ConvKernel(x, y))."""
+    """A host-side kernel object called with the buffers of ``tensors`` (e.g. a ConvKernel(x, y));
+    ``prepare_fn`` takes the same buffers and returns its launches with arguments bound."""
 
     fn: Callable
     tensors: list[str]
     name: str
+    prepare_fn: Callable[..., list] | None = None
 
     def enqueue(self, buffers: dict[str, Any]):
         return self.fn(*[buffers[t] for t in self.tensors]).event
+
+    def prepare(self, buffers: dict[str, Any]) -> list | None:
+        """Its launches with bound arguments, or None where it has to be called on every run."""
+        return None if self.prepare_fn is None else self.prepare_fn(*[buffers[t] for t in self.tensors])
 
 
 @dataclass

@@ -100,9 +100,16 @@ class KernelRef:
         self._bound = CLProgram(self.device, program, self.name)
 
     def __call__(self, *args, global_size, local_size=None, wait: bool = False):
+        return self._program()(*args, global_size=global_size, local_size=local_size, wait=wait)
+
+    def prepare(self, *args, global_size, local_size=None):
+        """A launch with bound arguments (see ``CLProgram.prepare``)."""
+        return self._program().prepare(*args, global_size=global_size, local_size=local_size)
+
+    def _program(self) -> CLProgram:
         if self._bound is None:
             raise RuntimeError(f"kernel '{self.name}' launched before its program was built")
-        return self._bound(*args, global_size=global_size, local_size=local_size, wait=wait)
+        return self._bound
 
 
 @dataclass
