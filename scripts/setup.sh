@@ -21,11 +21,11 @@ fi
 
 if [ "${1:-}" = "--test" ]; then
   .venv/bin/python -m pip install -q -e '.[opencl,test]'
-  # Debian's PoCL 3.1 (better code generation than the pip build) and ocloc for the ISA checks;
-  # the tests skip with a reason where these could not be installed
-  if ! command -v ocloc >/dev/null || [ ! -e /etc/OpenCL/vendors/pocl.icd ]; then
-    apt_install pocl-opencl-icd intel-opencl-icd ocl-icd-libopencl1 \
-      || echo "setup: could not install Debian's pocl-opencl-icd / intel-opencl-icd (ocloc)" >&2
+  # Debian's PoCL 3.1 (better code generation than the pip build), ocloc for the GPU ISA checks
+  # and objdump (binutils) for the CPU ones; the tests skip with a reason where these are missing
+  if ! command -v ocloc >/dev/null || ! command -v objdump >/dev/null || [ ! -e /etc/OpenCL/vendors/pocl.icd ]; then
+    apt_install pocl-opencl-icd intel-opencl-icd ocl-icd-libopencl1 binutils \
+      || echo "setup: could not install Debian's pocl-opencl-icd / intel-opencl-icd (ocloc) / binutils" >&2
   fi
 else
   .venv/bin/python -m pip install -q -e '.[opencl]'

@@ -48,7 +48,21 @@ def describe_devices(devices, registration) -> list[str]:
         lines.append(f"    kernel family: {family}{sg} ({why})")
         if family != "intel" and d.supports_intel_family:
             lines.append(f"    also runs: intel family, subgroup size {intel_subgroup_size(d)} (kernels: intel)")
+        if family == "portable" and not d.is_gpu:
+            lines.append(f"    portable GEMM kernels: {portable_gemms(d)}")
     return lines
+
+
+def portable_gemms(d) -> str:
+    """Which GEMM kernels the portable family uses on a CPU device (the 512-bit VNNI one after a probe)."""
+    from gpu_int8.scheduler.program_cache import ProgramCache
+    from gpu_int8.scheduler.vnni_probe import cpu_has_vnni, vnni_supported
+
+    if vnni_supported(d, ProgramCache().directory):  # where engines keep the probe's answer by default
+        return "vnni (512-bit vpdpbusd, probed) for one-group convolutions; dot / float32 blocks for the others"
+    why = ("this CPU has no AVX-512 VNNI" if not cpu_has_vnni() else
+           "only Intel's CPU runtime builds it" if not d.is_intel_cpu_runtime else "the probe build failed")
+    return f"dot (128-bit dot products) and float32 blocks; no vnni: {why}"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -134,6 +134,12 @@ class CLProgram:
         self.kernel.set_args(*args)
         return self._launch(self.kernel, global_size, local_size).enqueue(wait)
 
+    def binary(self) -> bytes:
+        """The device binary of the program this kernel belongs to."""
+        import pyopencl as cl
+
+        return self.program.get_info(cl.program_info.BINARIES)[0]
+
     def prepare(self, *args, global_size: tuple[int, ...], local_size: tuple[int, ...] | None = None
                 ) -> PreparedLaunch:
         """The same launch with its arguments bound once, on a kernel object of its own."""

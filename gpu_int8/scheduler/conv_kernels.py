@@ -118,13 +118,6 @@ def default_intel_tile(g: ConvGeometry, sg: int) -> int:
     return 8
 
 
-def _keeps_work_items_apart(info) -> bool:
-    """Whether kernels can ask the device not to vectorize across work-items: Intel's CPU runtime
-    does so unless a kernel requires subgroups of one (cl_intel_required_subgroup_size; GPUs
-    have no such size)."""
-    return not info.is_gpu and "cl_intel_required_subgroup_size" in info.extensions
-
-
 # -- kernels ---------------------------------------------------------------------------------
 
 class ConvKernel:
@@ -222,7 +215,7 @@ class ConvKernel:
         opts = ["-cl-std=CL1.2"]
         if self.depthwise:
             self.tile = tile or 4
-            no_wi_vec = _keeps_work_items_apart(self.device.info)
+            no_wi_vec = self.device.info.keeps_work_items_apart
             defines.update(TW=self.tile, NO_WI_VECTORIZE=int(no_wi_vec))
             if no_wi_vec:
                 opts = [self.device.info.cl_std_option]
@@ -256,7 +249,7 @@ class ConvKernel:
         self.tile, tn = tile or 4, 4
         cout_gp = -(-g.cout_g // tn) * tn
         # PoCL does not vectorize across work-items when a work-group is one work-item
-        no_wi_vec = _keeps_work_items_apart(info)
+        no_wi_vec = info.keeps_work_items_apart
         opts = [info.cl_std_option] if no_wi_vec else ["-cl-std=CL1.2"]
         flip = int(self.act_dtype == np.int8)
         self._pad = alloc.from_numpy(np.full(max(g.cin_g, g.c), pad[0], self.act_dtype))
@@ -342,6 +335,10 @@ class ConvKernel:
                                    np.int32(g.m), self.lo, self.hi)
 
     # -- running --
+
+    def binary(self) -> bytes:
+        """The device binary of the program that holds this convolution's kernel."""
+        return self._prog.binary()
 
     def output_shape(self) -> tuple[int, ...]:
         from .layouts import physical_shape

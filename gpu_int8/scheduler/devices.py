@@ -101,6 +101,13 @@ class DeviceInfo:
             return 1
 
     @property
+    def keeps_work_items_apart(self) -> bool:
+        """Whether kernels can ask not to be vectorized across work-items (so the compiler vectorizes
+        their own loops): Intel's CPU runtime, for kernels requiring subgroups of one
+        (cl_intel_required_subgroup_size; GPUs have no such size)."""
+        return not self.is_gpu and "cl_intel_required_subgroup_size" in self.extensions
+
+    @property
     def cl_std_option(self) -> str:
         """``-cl-std=`` for this device: CL3.0 where supported (Intel's extensions need >= 2.0), else CL1.2."""
         if self.opencl_c_major >= 3:

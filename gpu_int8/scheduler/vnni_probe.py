@@ -11,6 +11,7 @@ and driver, in memory and next to the program binaries.
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,7 @@ __kernel void probe(__global const int16 *a, __global const int16 *w, __global i
     y[get_global_id(0)] = VNNI(a[2 * get_global_id(0) + 1], a[2 * get_global_id(0)], w[get_global_id(0)]);
 }
 """
-PROBE_TIMEOUT_S = 300
+PROBE_TIMEOUT_S = 120
 _answers: dict[str, bool] = {}
 
 
@@ -64,8 +65,10 @@ def vnni_supported(info, cache_dir: Path | None = None) -> bool:
 
 def _probe_in_child(info) -> bool:
     cmd = [sys.executable, "-m", "gpu_int8.scheduler.vnni_probe", info.platform_name, info.name]
+    env = dict(os.environ)  # the child imports this very package, wherever it was imported from
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")])
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, env=env)
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0 and done.stdout.strip().endswith("vnni ok")
