@@ -79,6 +79,11 @@ def store_expr(dtype: str, value: str) -> str:
             "f32": f"({value})", "i32": f"convert_int_sat_rte({value})"}[dtype]
 
 
+#: float vector -> the stored vector of each output type (values already rounded for integer types)
+STORE_VEC = {"u8": "convert_uchar{w}_sat({v})", "i8": "convert_char{w}_sat({v})", "f32": "({v})",
+             "i32": "convert_int{w}_sat_rte({v})"}
+
+
 def global_1d(count: int, local: int = LOCAL) -> tuple[tuple[int], tuple[int]]:
     """Global and local size of a one-element-per-work-item launch over ``count`` elements."""
     local = max(1, min(local, count))

@@ -21,7 +21,7 @@ import numpy as np
 
 from gpu_int8.schedule import Step
 from gpu_int8.scheduler.compile.actions import CallLaunch, Launch, StepPlan
-from gpu_int8.scheduler.compile.context import CompileContext, extra_args, step_epilogue, store_expr
+from gpu_int8.scheduler.compile.context import STORE_VEC, CompileContext, extra_args, step_epilogue, store_expr
 from gpu_int8.scheduler.compile.eltwise import epilogue_launch
 from gpu_int8.scheduler.compile.indexing import Placement, udiv_expr
 from gpu_int8.scheduler.conv_geometry import ConvGeometry
@@ -128,7 +128,7 @@ def family_launches(ctx: CompileContext, step: Step, family: str, geom: ConvGeom
         code = step_epilogue(step, y_p)
         operands = {k: (step.inputs[k], ctx.placement(step.inputs[k])) for k in code.inputs}
         actions.append(epilogue_launch(ctx, "epilogue", code, (target, ctx.placement(target)), operands,
-                                       (y_name, y_p), step.axis))
+                                       (y_name, y_p), step.axis, step=step))
     return kname + ("+epilogue" if mode == "i32" else ""), actions
 
 
@@ -154,10 +154,6 @@ def fused_epilogue(ctx: CompileContext, step: Step, y_p: Placement) -> tuple[Fus
     (src8, store8), (src4, store4) = stores
     return FusedEpilogue(code.source + src8 + src4, store, y_p.cl_type, params, code.consts, store8, store4), ops
 
-
-#: float vector -> the stored vector of each output type (values already rounded for integer types)
-STORE_VEC = {"u8": "convert_uchar{w}_sat({v})", "i8": "convert_char{w}_sat({v})", "f32": "({v})",
-             "i32": "convert_int{w}_sat_rte({v})"}
 
 
 def compile_conv(ctx: CompileContext, step: Step) -> StepPlan | None:

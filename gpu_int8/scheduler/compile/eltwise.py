@@ -9,8 +9,15 @@ import numpy as np
 
 from gpu_int8.schedule import Step
 from gpu_int8.scheduler.compile.actions import Launch, StepPlan
-from gpu_int8.scheduler.compile.context import CompileContext, extra_args, global_1d, step_epilogue, store_expr
-from gpu_int8.scheduler.compile.indexing import Placement
+from gpu_int8.scheduler.compile.context import (
+    STORE_VEC,
+    CompileContext,
+    extra_args,
+    global_1d,
+    step_epilogue,
+    store_expr,
+)
+from gpu_int8.scheduler.compile.indexing import Placement, udiv_expr
 from gpu_int8.scheduler.epilogue_codegen import EpilogueCode, epilogue_function
 from gpu_int8.scheduler.program_cache import kernel_source
 
@@ -31,12 +38,17 @@ def _offset(p: Placement, names: list[str], out: Placement) -> str:
 
 def epilogue_launch(ctx: CompileContext, name: str, code: EpilogueCode, start: tuple[str, Placement],
                     operands: dict[int, tuple[str, Placement]], out: tuple[str, Placement],
-                    axis: int | None, start_coords=None) -> Launch:
+                    axis: int | None, start_coords=None, step: Step | None = None) -> Launch:
     """A launch computing ``out = store(EPI(float(start)))`` elementwise (start and operands broadcast).
 
     ``start_coords(names)``, when given, maps the output's coordinate names to the C
     expressions of the start tensor's coordinates (a gather instead of a broadcast).
+    ``step`` (whose epilogue ``code`` is) allows the eight-channel kernel where it applies.
     """
+    if step is not None and start_coords is None:
+        launch = eight_channel_launch(ctx, name, step, start, operands, out, axis)
+        if launch is not None:
+            return launch
     out_name, out_p = out
     body, skip, names = coords_macro(out_p)
     start_name, start_p = start
@@ -56,6 +68,44 @@ def epilogue_launch(ctx: CompileContext, name: str, code: EpilogueCode, start: t
     return Launch(refs["eltwise"], args, gsize, lsize, name)
 
 
+def eight_channel_launch(ctx: CompileContext, name: str, step: Step, start: tuple[str, Placement],
+                         operands: dict[int, tuple[str, Placement]], out: tuple[str, Placement],
+                         axis: int | None) -> Launch | None:
+    """``cl_kernels/plan_eltwise8.cl`` where it applies: a device that keeps work-items apart, an
+    NHWC output with C a multiple of 8, the start tensor stored like it, operands stored like it
+    or per channel, per-channel constants along the channels; else None."""
+    (out_name, out_p), (start_name, start_p) = out, start
+    info = ctx.device.info
+    if not info.keeps_work_items_apart or out_p.layout != "nhwc" or out_p.shape[1] % 8 or axis not in (None, 1):
+        return None
+    if start_p.shape != out_p.shape or start_p.layout != out_p.layout:
+        return None
+    n, channels, h, w = out_p.shape
+    values = {}
+    for k, (_, p) in operands.items():
+        if p.shape == out_p.shape and p.layout == out_p.layout:
+            values[k] = f"convert_float8(vload8(0, in{k} + i))"
+        elif tuple(p.shape[1:]) == (channels, 1, 1) and p.shape[0] in (1, n) and p.layout in ("nhwc", "plain"):
+            # per image and channel: [N or 1][C]
+            image = "0" if p.shape[0] == 1 else f"(int){udiv_expr('(uint)i', h * w * channels, out_p.size)}"
+            values[k] = f"convert_float8(vload8(0, in{k} + {image} * {channels} + c))"
+        else:
+            return None
+    code = step_epilogue(step, out_p, "ev8", width=8)
+    defines = {
+        "OUT_T": out_p.cl_type, "SRC_T": start_p.cl_type, "COUNT": out_p.physical_size,
+        "CHANNEL(IDX)": f"(int)((uint)(IDX) - {udiv_expr('(uint)(IDX)', channels, out_p.physical_size)} * {channels}u)",
+        "EPI8(y)": code.call("y", "c", "k", values), "STORE8(y)": STORE_VEC[out_p.dtype].format(w=8, v="y"),
+        "EXTRA_ARGS": extra_args(code, {k: p for k, (_, p) in operands.items()}),
+    }
+    refs = ctx.builder.instance(kernel_source("plan_eltwise8.cl"), defines, prelude=code.source,
+                                options=info.cl_std_option, group="eltwise8")
+    gsize, lsize = global_1d(out_p.physical_size // 8)
+    args = [("t", out_name), ("t", start_name), ("b", ctx.epilogue_buffer(code))]
+    args += [("t", operands[k][0]) for k in code.inputs]
+    return Launch(refs["eltwise8"], args, gsize, lsize, name)
+
+
 def compile_eltwise(ctx: CompileContext, step: Step) -> StepPlan:
     """quantize / requantize / dequantize / elementwise: the epilogue on y = float(input 0)."""
     out = step.outputs[0]
@@ -63,7 +113,7 @@ def compile_eltwise(ctx: CompileContext, step: Step) -> StepPlan:
     code = step_epilogue(step, out_p)
     operands = {k: (step.inputs[k], ctx.placement(step.inputs[k])) for k in code.inputs}
     launch = epilogue_launch(ctx, "eltwise", code, (step.inputs[0], ctx.placement(step.inputs[0])), operands,
-                             (out, out_p), step.axis)
+                             (out, out_p), step.axis, step=step)
     return StepPlan(step, "eltwise", "opencl", [launch])
 
 
