@@ -79,10 +79,11 @@ __kernel void dwconv_portable(__global const ACT_T *x,       // [N][IH][IW][C]
         }
     }
 
+    // no early exit: with one the accumulators would live in memory, stored on every tap
 #pragma unroll
     for (int t = 0; t < TW; ++t) {
         if (ow0 + t >= OW)
-            break;
+            continue;
         __global OUT_T *dst = y + ((size_t)row * OW + ow0 + t) * C + c0;
 #if OUT_MODE == 3 && defined(EPI_STORE8)
         if (nc == 8) {  // the generated epilogue on the 8 channels at once
