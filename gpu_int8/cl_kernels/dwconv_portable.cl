@@ -4,22 +4,34 @@
 // A depthwise window has only KH*KW terms, so int32 arithmetic is direct.
 // Padded taps read the activation zero point (pad_row, C bytes of it).
 //
-// Work-item: 8 channels x TW output pixels of one output row.
-//   global = (ceil(C/8), ceil(OW/TW), N*OH)
+// Work-item: CV channels (8, or 16 where the host asks for it) x TW output pixels of one
+// output row.  global = (ceil(C/CV), ceil(OW/TW), N*OH)
+// Windows entirely inside the input (most of them) take a path without per-tap bounds checks.
 //
 // NO_WI_VECTORIZE=1 (Intel's CPU runtime) keeps work-items apart: the kernel is vectorized
 // along channels by hand, and vectorizing across work-items would turn its loads into gathers.
 //
 // Build-time macros: ACT_T, OUT_T, OUT_MODE, IH, IW, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, TW,
-// NO_WI_VECTORIZE.
+// CV, NO_WI_VECTORIZE.
 
 #include "requant.cl"
 
 #ifndef TW
 #define TW 4
 #endif
+#ifndef CV
+#define CV 8
+#endif
 
-#define ACT8 RQ_CAT(ACT_T, 8)
+#if CV == 16  // PoCL built for AVX2 mishandles 16-wide vectors (see requant.cl): Intel's runtime only
+#define ACCV int16
+#define LOAD_INT(p) convert_int16(vload16(0, p))
+#define STORE_ACC(v, p) vstore16(v, 0, p)
+#else
+#define ACCV int8
+#define LOAD_INT(p) convert_int8(vload8(0, p))
+#define STORE_ACC(v, p) vstore8(v, 0, p)
+#endif
 
 #if NO_WI_VECTORIZE
 __attribute__((intel_reqd_sub_group_size(1)))
@@ -33,48 +45,64 @@ __kernel void dwconv_portable(__global const ACT_T *x,       // [N][IH][IW][C]
                               __global const ACT_T *pad_row, // C copies of the zero point
                               int M, int lo, int hi EPI_ARGS)
 {
-    const int c0 = get_global_id(0) * 8;
+    const int c0 = get_global_id(0) * CV;
     const int ow0 = get_global_id(1) * TW;
     const int row = get_global_id(2);
     if (c0 >= C || ow0 >= OW || row * OW >= M)
         return;
     const int n = row / OH;
     const int oh = row - n * OH;
-    const int nc = min(8, C - c0);
+    const int nc = min(CV, C - c0);
 
-    int8 acc[TW];
+    ACCV acc[TW];
 #pragma unroll
     for (int t = 0; t < TW; ++t)
-        acc[t] = (int8)(0);
+        acc[t] = (ACCV)(0);
 
-    for (int kh = 0; kh < KH; ++kh) {
-        const int ih = oh * SH - PH + kh * DH;
-        for (int kw = 0; kw < KW; ++kw) {
-            const __global char *wk = w + (kh * KW + kw) * C + c0;
-            int8 wv;
-            if (nc == 8) {
-                wv = convert_int8(vload8(0, wk));
-            } else {
-                int tw[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-                for (int j = 0; j < nc; ++j)
-                    tw[j] = wk[j];
-                wv = vload8(0, tw);
-            }
+    const int ih0 = oh * SH - PH, iw0 = ow0 * SW - PW;
+    const bool interior = nc == CV && ih0 >= 0 && ih0 + (KH - 1) * DH < IH && iw0 >= 0 &&
+                          iw0 + (TW - 1) * SW + (KW - 1) * DW < IW;
+    if (interior) {  // every tap of every pixel inside the input
+        const __global ACT_T *base = x + ((n * IH + ih0) * IW + iw0) * C + c0;
+        for (int kh = 0; kh < KH; ++kh) {
+            for (int kw = 0; kw < KW; ++kw) {
+                const ACCV wv = LOAD_INT(w + (kh * KW + kw) * C + c0);
+                const __global ACT_T *tap = base + (kh * DH * IW + kw * DW) * C;
 #pragma unroll
-            for (int t = 0; t < TW; ++t) {
-                const int iw = (ow0 + t) * SW - PW + kw * DW;
-                const bool inside = ih >= 0 && ih < IH && iw >= 0 && iw < IW;
-                const __global ACT_T *src = (inside ? x + ((n * IH + ih) * IW + iw) * C : pad_row) + c0;
-                int8 av;
-                if (nc == 8) {
-                    av = convert_int8(vload8(0, src));
+                for (int t = 0; t < TW; ++t)
+                    acc[t] += LOAD_INT(tap + t * SW * C) * wv;
+            }
+        }
+    } else {
+        for (int kh = 0; kh < KH; ++kh) {
+            const int ih = ih0 + kh * DH;
+            for (int kw = 0; kw < KW; ++kw) {
+                const __global char *wk = w + (kh * KW + kw) * C + c0;
+                ACCV wv;
+                if (nc == CV) {
+                    wv = LOAD_INT(wk);
                 } else {
-                    int ta[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-                    for (int j = 0; j < nc; ++j)
-                        ta[j] = src[j];
-                    av = vload8(0, ta);
+                    int tw[CV];
+                    for (int j = 0; j < CV; ++j)
+                        tw[j] = j < nc ? wk[j] : 0;
+                    wv = LOAD_INT(tw);
                 }
-                acc[t] += av * wv;
+#pragma unroll
+                for (int t = 0; t < TW; ++t) {
+                    const int iw = (ow0 + t) * SW - PW + kw * DW;
+                    const bool inside = ih >= 0 && ih < IH && iw >= 0 && iw < IW;
+                    const __global ACT_T *src = (inside ? x + ((n * IH + ih) * IW + iw) * C : pad_row) + c0;
+                    ACCV av;
+                    if (nc == CV) {
+                        av = LOAD_INT(src);
+                    } else {
+                        int ta[CV];
+                        for (int j = 0; j < CV; ++j)
+                            ta[j] = j < nc ? src[j] : 0;
+                        av = LOAD_INT(ta);
+                    }
+                    acc[t] += av * wv;
+                }
             }
         }
     }
@@ -86,13 +114,31 @@ __kernel void dwconv_portable(__global const ACT_T *x,       // [N][IH][IW][C]
             continue;
         __global OUT_T *dst = y + ((size_t)row * OW + ow0 + t) * C + c0;
 #if OUT_MODE == 3 && defined(EPI_STORE8)
-        if (nc == 8) {  // the generated epilogue on the 8 channels at once
-            EPI_STORE8(acc[t] + vload8(0, comp + c0), c0, ((size_t)row * OW + ow0 + t) * C + c0);
+        if (nc == CV) {  // the generated epilogue on 8 channels at a time
+            const size_t off = ((size_t)row * OW + ow0 + t) * C + c0;
+#if CV == 16
+            EPI_STORE8(acc[t].lo + vload8(0, comp + c0), c0, off);
+            EPI_STORE8(acc[t].hi + vload8(1, comp + c0), c0 + 8, off + 8);
+#else
+            EPI_STORE8(acc[t] + vload8(0, comp + c0), c0, off);
+#endif
             continue;
         }
 #endif
-        int a[8];
-        vstore8(acc[t], 0, a);
+#if OUT_MODE == 0
+        if (nc == CV) {  // requantized 8 channels at a time
+            for (int h = 0; h < CV / 8; ++h) {
+                int a8[8];
+                vstore8(vload8(h, (int *)&acc[t]), 0, a8);
+                const int8 v = vload8(0, a8) + vload8(h, comp + c0);
+                vstore8(CONVERT_OUT8(rq_round_clamp8(rq_affine8(v, vload8(h, mscale + c0), vload8(h, bias + c0)),
+                                                     lo, hi)), h, dst);
+            }
+            continue;
+        }
+#endif
+        int a[CV];
+        STORE_ACC(acc[t], a);
         for (int j = 0; j < nc; ++j) {
 #if OUT_MODE == 3
             const size_t off = ((size_t)row * OW + ow0 + t) * C + c0 + j;
