@@ -243,8 +243,9 @@ def deconv_as_gemm(ctx: CompileContext, step: Step, w: np.ndarray) -> StepPlan |
     source, kname = family_kernel_name(ctx.family, geom)
     if not has_kernel(source, kname):
         return None
-    flat = np.ascontiguousarray(w[0].transpose(1, 2, 3, 0).reshape(cout * taps, cin, 1, 1))
-    comp = np.repeat(per_channel(step.consts.get("comp", np.zeros(1, np.int32)), cout, np.int32), taps)
+    # GEMM channel tap*Cout + c (tap-major): an output pixel's channels are contiguous in the accumulator
+    flat = np.ascontiguousarray(w[0].transpose(2, 3, 1, 0).reshape(cout * taps, cin, 1, 1))
+    comp = np.tile(per_channel(step.consts.get("comp", np.zeros(1, np.int32)), cout, np.int32), taps)
     acc = ctx.add_scratch(f"{step.name}/acc", Placement((n, cout * taps, h, wd), "i32", x_p.layout))
     try:
         kernel = ConvKernel(RecordingDevice(ctx), ctx.family, geom, flat, comp, np.ones(cout * taps, np.float32),
@@ -255,18 +256,18 @@ def deconv_as_gemm(ctx: CompileContext, step: Step, w: np.ndarray) -> StepPlan |
         ctx.placements.pop(acc, None)
         return None
 
-    def gather(names):  # output (n, c, oh, ow) reads channel c*taps + tap of pixel ((oh+ph)/sh, (ow+pw)/sw)
+    def gather(names):  # output (n, c, oh, ow) reads channel tap*Cout + c of pixel ((oh+ph)/sh, (ow+pw)/sw)
         nn, c, oh, ow = names
         # unsigned, and by multiplication: a vector division would be a library call (see udiv_expr)
         ys, xs = f"(uint)({oh}+{ph})", f"(uint)({ow}+{pw})"
         qy, qx = udiv_expr(ys, sh, y_p.shape[2] + ph), udiv_expr(xs, sw, y_p.shape[3] + pw)
-        return [nn, f"{c}*{taps} + (int)({ys} - {qy}*{sh}u)*{kw} + (int)({xs} - {qx}*{sw}u)", f"(int){qy}",
+        return [nn, f"(int)(({ys} - {qy}*{sh}u)*{kw} + ({xs} - {qx}*{sw}u))*{cout} + {c}", f"(int){qy}",
                 f"(int){qx}"]
 
     code = step_epilogue(step, y_p)
     operands = {k: (step.inputs[k], ctx.placement(step.inputs[k])) for k in code.inputs}
     epilogue = epilogue_launch(ctx, "epilogue", code, (acc, ctx.placement(acc)), operands, (y_name, y_p), step.axis,
-                               start_coords=gather)
+                               start_coords=gather, step=step, start_follows_channels=True)
     return StepPlan(step, f"{kernel.name}+epilogue", "opencl",
                     [CallLaunch(kernel, [x_name, acc], kernel.name, kernel.prepare), epilogue])
 

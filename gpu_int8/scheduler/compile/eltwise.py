@@ -38,15 +38,17 @@ def _offset(p: Placement, names: list[str], out: Placement) -> str:
 
 def epilogue_launch(ctx: CompileContext, name: str, code: EpilogueCode, start: tuple[str, Placement],
                     operands: dict[int, tuple[str, Placement]], out: tuple[str, Placement],
-                    axis: int | None, start_coords=None, step: Step | None = None) -> Launch:
+                    axis: int | None, start_coords=None, step: Step | None = None,
+                    start_follows_channels: bool = False) -> Launch:
     """A launch computing ``out = store(EPI(float(start)))`` elementwise (start and operands broadcast).
 
     ``start_coords(names)``, when given, maps the output's coordinate names to the C
-    expressions of the start tensor's coordinates (a gather instead of a broadcast).
+    expressions of the start tensor's coordinates (a gather instead of a broadcast);
+    ``start_follows_channels``: the next output channel reads the next start element.
     ``step`` (whose epilogue ``code`` is) allows the eight-channel kernel where it applies.
     """
-    if step is not None and start_coords is None:
-        launch = eight_channel_launch(ctx, name, step, start, operands, out, axis)
+    if step is not None and (start_coords is None or start_follows_channels):
+        launch = eight_channel_launch(ctx, name, step, start, operands, out, axis, start_coords)
         if launch is not None:
             return launch
     out_name, out_p = out
@@ -70,15 +72,21 @@ def epilogue_launch(ctx: CompileContext, name: str, code: EpilogueCode, start: t
 
 def eight_channel_launch(ctx: CompileContext, name: str, step: Step, start: tuple[str, Placement],
                          operands: dict[int, tuple[str, Placement]], out: tuple[str, Placement],
-                         axis: int | None) -> Launch | None:
+                         axis: int | None, start_coords=None) -> Launch | None:
     """``cl_kernels/plan_eltwise8.cl`` where it applies: a device that keeps work-items apart, an
-    NHWC output with C a multiple of 8, the start tensor stored like it, operands stored like it
-    or per channel, per-channel constants along the channels; else None."""
+    NHWC output with C a multiple of 8, the start tensor stored like it (or gathered, with
+    consecutive channels reading consecutive elements), operands stored like it or per channel,
+    per-channel constants along the channels; else None."""
     (out_name, out_p), (start_name, start_p) = out, start
     info = ctx.device.info
     if not info.keeps_work_items_apart or out_p.layout != "nhwc" or out_p.shape[1] % 8 or axis not in (None, 1):
         return None
-    if start_p.shape != out_p.shape or start_p.layout != out_p.layout:
+    coords, start_off = "(void)0;", "i"
+    if start_coords is not None and start_p.layout == "nhwc":
+        names = ["g_n", "g_c", "g_h", "g_w"]
+        stmts, _ = out_p.decompose("i", names)
+        coords, start_off = " ".join(stmts), start_p.offset(start_coords(names))
+    elif start_p.shape != out_p.shape or start_p.layout != out_p.layout:
         return None
     n, channels, h, w = out_p.shape
     values = {}
@@ -95,6 +103,7 @@ def eight_channel_launch(ctx: CompileContext, name: str, step: Step, start: tupl
     defines = {
         "OUT_T": out_p.cl_type, "SRC_T": start_p.cl_type, "COUNT": out_p.physical_size,
         "CHANNEL(IDX)": f"(int)((uint)(IDX) - {udiv_expr('(uint)(IDX)', channels, out_p.physical_size)} * {channels}u)",
+        "START_COORDS(i)": coords, "START_OFF": start_off,
         "EPI8(y)": code.call("y", "c", "k", values), "STORE8(y)": STORE_VEC[out_p.dtype].format(w=8, v="y"),
         "EXTRA_ARGS": extra_args(code, {k: p for k, (_, p) in operands.items()}),
     }
