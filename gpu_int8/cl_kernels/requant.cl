@@ -42,9 +42,11 @@ inline float rq_affine_f(float v, float m, float b) {
     return p + b;
 }
 
+// min/max, not fmin/fmax: rounded finite values are never NaN, and fmin/fmax's NaN ordering
+// costs three or four instructions each on x86 CPUs
 inline int rq_round_clamp(float v, int lo, int hi) {
     float r = rint(v);
-    r = fmin(fmax(r, (float)lo), (float)hi);
+    r = min(max(r, (float)lo), (float)hi);
     return (int)r;
 }
 
@@ -81,7 +83,7 @@ inline float8 rq_affine8(int8 acc, float8 m, float8 b) {
 
 inline int8 rq_round_clamp8(float8 v, int lo, int hi) {
     float8 r = rint(v);
-    r = fmin(fmax(r, (float8)((float)lo)), (float8)((float)hi));
+    r = min(max(r, (float8)((float)lo)), (float8)((float)hi));
     return convert_int8(r);
 }
 
@@ -94,7 +96,7 @@ inline float4 rq_affine4(int4 acc, float4 m, float4 b) {
 
 inline int4 rq_round_clamp4(float4 v, int lo, int hi) {
     float4 r = rint(v);
-    r = fmin(fmax(r, (float4)((float)lo)), (float4)((float)hi));
+    r = min(max(r, (float4)((float)lo)), (float4)((float)hi));
     return convert_int4(r);
 }
 

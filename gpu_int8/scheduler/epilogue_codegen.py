@@ -98,19 +98,23 @@ def _lit(x: float) -> str:
 
 def activation_code(kind: str, params: dict, slope: str | None, T: str = "float") -> list[str]:
     """Statements applying activation ``kind`` to ``y`` (float32, the reference's operation order);
-    ``T`` is the type of ``y``: float, or float8 for 8 channels at once."""
+    ``T`` is the type of ``y``: float, or float8 for 8 channels at once.
+
+    Clamps use ``min``/``max``, not ``fmin``/``fmax``: they differ only for NaN, which these
+    finite values never are, and compile to one instruction where fmin/fmax order NaNs with
+    three or four (PP-OCRv4 det on Intel's CPU runtime: 16% of its time)."""
     one, zero = _lit(1.0), _lit(0.0)
     if kind == "relu":
-        return [f"y = fmax(y, {zero});"]
+        return [f"y = max(y, {zero});"]
     if kind == "clamp":
-        return [f"y = fmin(fmax(y, {_lit(params['min'])}), {_lit(params['max'])});"]
+        return [f"y = min(max(y, {_lit(params['min'])}), {_lit(params['max'])});"]
     if kind == "hswish":
-        return [f"{{ {T} t = fmin(fmax(y + {_lit(3.0)}, {zero}), {_lit(6.0)}); y = y * t; y = y * {_lit(1 / 6)}; }}"]
+        return [f"{{ {T} t = min(max(y + {_lit(3.0)}, {zero}), {_lit(6.0)}); y = y * t; y = y * {_lit(1 / 6)}; }}"]
     if kind == "hsigmoid":
-        return [f"y = fmin(fmax(y + {_lit(3.0)}, {zero}), {_lit(6.0)}); y = y * {_lit(1 / 6)};"]
+        return [f"y = min(max(y + {_lit(3.0)}, {zero}), {_lit(6.0)}); y = y * {_lit(1 / 6)};"]
     if kind == "hard_sigmoid":
         return [f"{{ {T} t = {_lit(params['alpha'])} * y; t = t + {_lit(params['beta'])}; "
-                f"y = fmin(fmax(t, {zero}), {one}); }}"]
+                f"y = min(max(t, {zero}), {one}); }}"]
     if kind == "sigmoid":
         return [f"{{ {T} e = exp(-y); e = {one} + e; y = {one} / e; }}"]
     if kind == "swish":
@@ -173,7 +177,7 @@ def epilogue_function(name: str, program: list, consts: dict[str, np.ndarray], n
             sign = "+" if op == "add" else "*"
             body.append(f"{{ {T} o = in{k} * {table.ref(ins[2])}; o = o + {table.ref(ins[3])}; y = y {sign} o; }}")
         elif op == "round":
-            body.append(f"y = fmin(fmax(rint(y), {_lit(ins[1])}), {_lit(ins[2])});")
+            body.append(f"y = min(max(rint(y), {_lit(ins[1])}), {_lit(ins[2])});")
     used.sort()
     params = [f"{T} y", "int c", "__global const float *k"] + [f"{T} in{k}" for k in used]
     lines = [f"inline {T} {name}({', '.join(params)}) {{", "#pragma OPENCL FP_CONTRACT OFF"]
