@@ -149,25 +149,30 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
         wk += ROW_WORDS * TNB;
     }
 
-    // fully unrolled, no early exits: the accumulators stay in registers (an index the compiler
-    // cannot resolve would keep the whole array in memory, stored on every step of the loop)
+    // The sums leave the registers once, for an epilogue loop that is not unrolled: its code
+    // appears once instead of TM*TNB times (compile time).  Nothing indexes acc at run time,
+    // which would keep it in memory during the loop above.
+    int16 sums[TM * TNB];
 #pragma unroll
-    for (int r = 0; r < TM; ++r) {
+    for (int r = 0; r < TM; ++r)
 #pragma unroll
-        for (int b = 0; b < TNB; ++b) {
-            const int c = nb * NB + b * 16;
-            const size_t at = (size_t)(m0 + r) * COUT + c;
-            if (m0 + r < M && c + 16 <= COUT) {
-                STORE16(acc[r][b] + vload16(0, comp + c), c, at);
-            }
-#if COUT % 16
-            else if (m0 + r < M && c < COUT) {  // the last channels, one at a time
-                int t[16];
-                vstore16(acc[r][b], 0, t);
-                for (int j = 0; c + j < COUT; ++j)
-                    y[at + j] = STORE_ONE(t[j] + comp[c + j], c + j, at + j);
-            }
-#endif
+        for (int b = 0; b < TNB; ++b)
+            sums[r * TNB + b] = acc[r][b];
+#pragma nounroll
+    for (int q = 0; q < TM * TNB; ++q) {
+        const int r = q / TNB, b = q - r * TNB;
+        const int c = nb * NB + b * 16;
+        const size_t at = (size_t)(m0 + r) * COUT + c;
+        if (m0 + r < M && c + 16 <= COUT) {
+            STORE16(sums[q] + vload16(0, comp + c), c, at);
         }
+#if COUT % 16
+        else if (m0 + r < M && c < COUT) {  // the last channels, one at a time
+            int t[16];
+            vstore16(sums[q], 0, t);
+            for (int j = 0; c + j < COUT; ++j)
+                y[at + j] = STORE_ONE(t[j] + comp[c + j], c + j, at + j);
+        }
+#endif
     }
 }
