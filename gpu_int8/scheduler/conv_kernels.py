@@ -16,7 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from .conv_geometry import ConvGeometry, check_weights
-from .dot_gemm import PORTABLE_VARIANTS, needs_im2col, pack_weights_dot, portable_variant, row_runs
+from .dot_gemm import (
+    DOT_MIN_RUN,
+    DOT_MIN_RUN_KEPT_LOOP,
+    PORTABLE_VARIANTS,
+    needs_im2col,
+    pack_weights_dot,
+    portable_variant,
+    row_runs,
+)
 from .layouts import BLOCK, blocks
 from .vnni_gemm import VNNI_ROWS, pack_weights_vnni, vnni_channel_blocks, vnni_local_size
 from .vnni_probe import vnni_supported
@@ -201,7 +209,8 @@ class ConvKernel:
             raise ValueError(f"the vnni kernel needs Intel's CPU runtime on a CPU with AVX-512 VNNI, "
                              f"not {info.label()}")
         # "vnni" where the layer has one group, the automatic choice for the others
-        return portable_variant(g, info.is_gpu, vnni) if variant in ("auto", "vnni") else variant
+        min_run = DOT_MIN_RUN_KEPT_LOOP if info.keeps_work_items_apart else DOT_MIN_RUN
+        return portable_variant(g, info.is_gpu, vnni, min_run) if variant in ("auto", "vnni") else variant
 
     def _build(self, kernel_name: str, defines: dict, opts: list[str], **kw):
         """Kernel ``kernel_name`` of ``cl_kernels/<kernel_name>.cl``; it names what this object runs."""

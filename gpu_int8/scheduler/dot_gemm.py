@@ -25,29 +25,31 @@ def pack_weights_dot(w: np.ndarray, g: ConvGeometry, tn: int, kp: int | None = N
 
 
 #: shortest dot product (contiguous terms per output) for which the dot-product kernel pays off:
-#: each one ends in a horizontal sum.  Intel's runtime, 1x1 over M pixels x K -> N, Gop/s dot
-#: vs float: K=64 230 vs 135, K=48 158 vs 121, K=40 99 vs 132, K=32 127 vs 115
-DOT_MIN_RUN = 48
+#: each one ends in a horizontal sum (PoCL 3.1, ResNet-50 with K=64 layers on it: 94 ms, not: 90)
+DOT_MIN_RUN = 128
+#: the same where the kernel's loop is kept from full unrolling (KEEP_DOT_LOOP, Intel's runtime):
+#: 1x1 over M pixels x K -> N, Gop/s dot vs float: K=64 230 vs 135, K=48 158 vs 121, K=40 99 vs 132
+DOT_MIN_RUN_KEPT_LOOP = 48
 
 
 #: the GEMM kernels of the portable family's CPU path
 PORTABLE_VARIANTS = ("float", "dot", "vnni")
 
 
-def portable_variant(g: ConvGeometry, on_gpu: bool = False, vnni: bool = False) -> str:
+def portable_variant(g: ConvGeometry, on_gpu: bool = False, vnni: bool = False, min_run: int = DOT_MIN_RUN) -> str:
     """Which portable GEMM kernel runs a convolution: "vnni" (512-bit VNNI, see vnni_gemm.py)
     where the device runs it (``vnni``) and the layer has one group; else "dot" (integer dot
     products, vectorized by the CPU compiler into 128-bit VNNI / pmaddwd; each output is one
     dot product over its KH*KW*CIN_G terms, or KH runs of KW*CIN_G) when that product is long
-    enough, else "float" (exact float32 FMA blocks over 16 output channels).  GPUs get
-    "float": the dot kernel's one-work-item groups would leave a GPU idle."""
+    enough (``min_run`` terms), else "float" (exact float32 FMA blocks over 16 output channels).
+    GPUs get "float": the dot kernel's one-work-item groups would leave a GPU idle."""
     from .vnni_gemm import vnni_applies
 
     if on_gpu:
         return "float"
     if vnni and vnni_applies(g):
         return "vnni"
-    return "dot" if g.k >= DOT_MIN_RUN else "float"
+    return "dot" if g.k >= min_run else "float"
 
 
 def row_runs(g: ConvGeometry) -> bool:

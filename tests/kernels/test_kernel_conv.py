@@ -216,8 +216,11 @@ def test_portable_variant_follows_dot_length():
     assert not needs_im2col(big)  # 23 MB of windows: rows of 3*64 bytes read in place
     assert portable_variant(conv3, on_gpu=True) == "float"
     assert needs_im2col(ConvGeometry(1, 3, 16, 16, 8, 7, 7))  # rows of 7*3 bytes: gathered windows
-    assert portable_variant(ConvGeometry(1, 32, 8, 8, 256)) == "float"
-    assert portable_variant(ConvGeometry(1, 64, 8, 8, 256)) == "dot"
+    assert portable_variant(ConvGeometry(1, 64, 8, 8, 256)) == "float"
+    assert portable_variant(ConvGeometry(1, 64, 8, 8, 256), min_run=48) == "dot"  # loop kept: Intel's runtime
+    assert portable_variant(ConvGeometry(1, 32, 8, 8, 256), min_run=48) == "float"
+    assert portable_variant(ConvGeometry(1, 64, 8, 8, 256), vnni=True) == "vnni"
+    assert portable_variant(ConvGeometry(1, 64, 8, 8, 64, groups=2), vnni=True) == "float"
     wide = ConvGeometry(1, 256, 8, 8, 64)
     assert portable_variant(wide) == "dot" and not needs_im2col(wide)
 
