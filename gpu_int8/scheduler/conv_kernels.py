@@ -136,7 +136,9 @@ class ConvKernel:
     output channel; ``out`` one of u8, i8, i32, f32; ``lo``/``hi`` the fused activation range.
     ``tile``: pixels per work-item (portable) or per subgroup (intel).  ``dot_mode`` (intel):
     0 plain 4-term multiply-add (IGC emits dp4a), 1 ``dot_acc_sat_4x8packed_*``, 2 ``dot_4x8packed_*``.
-    ``name`` is the kernel it runs (``conv_gemm_dot``, ``dwconv_portable``, ...).
+    ``variant`` (portable): ``auto``, or the GEMM kernel to use, ``vnni`` (where the device runs it;
+    grouped layers then take the automatic choice), ``dot`` or ``float``.
+    ``name`` is the kernel it runs (``conv_gemm_vnni``, ``dwconv_portable``, ...).
     """
 
     def __init__(self, device, family: str, geom: ConvGeometry, weights: np.ndarray, comp: np.ndarray,
@@ -170,11 +172,11 @@ class ConvKernel:
             return alloc.from_numpy(v)
 
         self.depthwise = geom.is_depthwise
-        self.variant = None  # the portable GEMM kernel: "dot" or "float"
+        self.variant = None  # the portable GEMM kernel: "vnni", "dot" or "float"
         if family == "portable":
             self.variant = self._portable_variant(variant)
             if self.variant in ("dot", "vnni") and not self.depthwise and self.act_dtype == np.int8:
-                # the dot kernel reads x + 128 (sign bit flipped): take 128 * sum(w[c]) back off
+                # the dot and vnni kernels read x + 128 (sign bit flipped): take 128 * sum(w[c]) back off
                 flip = 128 * weights.reshape(geom.cout, -1).astype(np.int64).sum(axis=1)
                 comp = (np.asarray(comp, np.int64).reshape(-1) - flip).astype(np.int32)
         self._comp, self._m, self._b = per_channel(comp, np.int32), per_channel(mscale, np.float32), \

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .conv_geometry import ConvGeometry, check_weights
+from .vnni_gemm import vnni_applies
 
 
 def pack_weights_dot(w: np.ndarray, g: ConvGeometry, tn: int, kp: int | None = None) -> np.ndarray:
@@ -43,8 +44,6 @@ def portable_variant(g: ConvGeometry, on_gpu: bool = False, vnni: bool = False, 
     dot product over its KH*KW*CIN_G terms, or KH runs of KW*CIN_G) when that product is long
     enough (``min_run`` terms), else "float" (exact float32 FMA blocks over 16 output channels).
     GPUs get "float": the dot kernel's one-work-item groups would leave a GPU idle."""
-    from .vnni_gemm import vnni_applies
-
     if on_gpu:
         return "float"
     if vnni and vnni_applies(g):
