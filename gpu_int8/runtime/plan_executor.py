@@ -5,10 +5,10 @@ planned offset (aliased tensors share one).  Kernel launches get their
 arguments bound once, when the executor is made, and are enqueued back to
 back (on a CPU device the enqueueing thread shares the cores with the
 kernels, so it must be quick); a host step waits for the queue, reads its
-inputs, computes on the host and writes its outputs.  Every launch keeps its OpenCL event, so
-:meth:`PlanExecutor.profile` reports per-step device time (host steps: wall
-time).  One lock per plan makes ``run`` safe to call from several threads
-(requests on one plan run one at a time).
+inputs, computes on the host and writes its outputs.  Every launch keeps its
+OpenCL event, so :meth:`PlanExecutor.profile` reports per-step device time
+(host steps: wall time).  One lock per plan makes ``run`` safe to call from
+several threads (requests on one plan run one at a time).
 """
 
 from __future__ import annotations
