@@ -73,6 +73,36 @@ def test_zoo_matches_reference(device_family):
     assert plan.memory.arena_bytes > 0 and len(plan.builder.groups) <= 4
 
 
+def test_vector_elementwise_kernels(device_family):
+    """The input's quantize from NCHW float to NHWC (W a multiple of 8), a requantize with a
+    per-channel operand and a deconvolution epilogue gathering 16 channels: on Intel's runtime
+    the vector kernels, everywhere the reference's integers."""
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    device, family = device_family
+    s = ScheduleBuilder("vectors", seed=5)
+    x = s.input("x", (2, 3, 8, 16))
+    q = s.quantize(x, "q", "i8", 0.03, 0)
+    c1 = s.conv(q, "c1", 16, k=3, pad=1, act="relu")
+    se = s.reduce_mean(c1, "se", dtype="u8")
+    rq = s.requantize(c1, "rq", "u8", other=se, op="mul")
+    dc = s.deconv(rq, "dc", 16)
+    s.outputs.append(dc)
+    schedule = s.build()
+    x_data = np.random.default_rng(1).standard_normal((2, 3, 8, 16)).astype(np.float32)
+    want = Int8Executor(schedule).run({"x": x_data}, keep_all=True)
+    plan = build_plan(schedule, device, family, 16, keep_all=True)
+    executor = PlanExecutor(plan)
+    executor.run({"x": x_data})
+    compared = compare_all(plan, executor, want)
+    assert {"q", "c1", "rq", "dc"} <= set(compared)
+    if family == "portable" and device.info.keeps_work_items_apart:
+        launched = {sp.step.name: [a.kernel.name.split("__")[0] for a in sp.actions if hasattr(a, "args")]
+                    for sp in plan.steps}
+        assert launched["q"] == ["eltwise_to_nhwc"] and launched["rq"] == ["eltwise8"], launched
+        assert launched["dc"] == ["eltwise8"], launched  # the GEMM is a CallLaunch, then the gather
+
+
 def test_memory_reuse_and_profile(any_device):
     schedule = zoo(batch=1)
     x = np.random.default_rng(3).standard_normal((1, 3, 17, 19)).astype(np.float32)

@@ -45,10 +45,11 @@ def epilogue_launch(ctx: CompileContext, name: str, code: EpilogueCode, start: t
     ``start_coords(names)``, when given, maps the output's coordinate names to the C
     expressions of the start tensor's coordinates (a gather instead of a broadcast);
     ``start_follows_channels``: the next output channel reads the next start element.
-    ``step`` (whose epilogue ``code`` is) allows the eight-channel kernel where it applies.
+    ``step`` (whose epilogue ``code`` is) allows the vector kernels where they apply.
     """
     if step is not None and (start_coords is None or start_follows_channels):
-        launch = eight_channel_launch(ctx, name, step, start, operands, out, axis, start_coords)
+        launch = (eight_channel_launch(ctx, name, step, start, operands, out, axis, start_coords)
+                  or (to_nhwc_launch(ctx, name, step, start, operands, out, axis) if start_coords is None else None))
         if launch is not None:
             return launch
     out_name, out_p = out
@@ -68,6 +69,27 @@ def epilogue_launch(ctx: CompileContext, name: str, code: EpilogueCode, start: t
     args = [("t", out_name), ("t", start_name), ("b", ctx.epilogue_buffer(code))]
     args += [("t", operands[k][0]) for k in code.inputs]
     return Launch(refs["eltwise"], args, gsize, lsize, name)
+
+
+def to_nhwc_launch(ctx: CompileContext, name: str, step: Step, start: tuple[str, Placement],
+                   operands: dict, out: tuple[str, Placement], axis: int | None) -> Launch | None:
+    """``cl_kernels/plan_eltwise_to_nhwc.cl`` where it applies: a device that keeps work-items
+    apart, a plain NCHW start and an NHWC output of the same shape with W a multiple of 8 and
+    fewer than 8 channels, no operands, no per-channel constants; else None."""
+    (out_name, out_p), (start_name, start_p) = out, start
+    if (not ctx.device.info.keeps_work_items_apart or out_p.layout != "nhwc" or start_p.layout != "plain"
+            or start_p.shape != out_p.shape or operands or axis is not None or out_p.shape[3] % 8
+            or out_p.shape[1] >= 8):
+        return None
+    code = step_epilogue(step, out_p, "ev8", width=8)
+    n, c, h, w = out_p.shape
+    defines = {"OUT_T": out_p.cl_type, "SRC_T": start_p.cl_type, "N": n, "C": c, "H": h, "W": w,
+               "EPI8(y)": code.call("y", "c", "k", {}), "STORE8(y)": STORE_VEC[out_p.dtype].format(w=8, v="y")}
+    refs = ctx.builder.instance(kernel_source("plan_eltwise_to_nhwc.cl"), defines, prelude=code.source,
+                                options=ctx.device.info.cl_std_option, group="eltwise8")
+    gsize, lsize = global_1d(n * h * (w // 8))
+    return Launch(refs["eltwise_to_nhwc"], [("t", out_name), ("t", start_name), ("b", ctx.epilogue_buffer(code))],
+                  gsize, lsize, name)
 
 
 def eight_channel_launch(ctx: CompileContext, name: str, step: Step, start: tuple[str, Placement],
