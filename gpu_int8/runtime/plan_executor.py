@@ -59,7 +59,7 @@ class PlanExecutor:
         self._lock = threading.Lock()
         self._events: list[tuple[int, object]] = []
         self._host_seconds: dict[int, float] = {}
-        # per step and action: launches with their buffers bound once (None: enqueue on each run)
+        # per step and action: its launches with their buffers bound once (host steps: None)
         self._prepared = [[None if isinstance(a, HostCall) else a.prepare(self.buffers) for a in sp.actions]
                           for sp in plan.steps]
 
@@ -88,10 +88,8 @@ class PlanExecutor:
                     start = time.perf_counter()
                     self._host(sp, action)
                     host_seconds[i] = host_seconds.get(i, 0.0) + time.perf_counter() - start
-                elif prepared is not None:
-                    events += [(i, launch.enqueue().event) for launch in prepared]
                 else:
-                    events.append((i, action.enqueue(self.buffers)))
+                    events += [(i, launch.enqueue().event) for launch in prepared]
         outputs = {name: self._read(name) for name in schedule.outputs}
         queue.finish()
         del staged
@@ -128,8 +126,6 @@ class PlanExecutor:
         seconds: dict[int, float] = dict(self._host_seconds)
         launches: dict[int, int] = {}
         for i, event in self._events:
-            if event is None:
-                continue
             seconds[i] = seconds.get(i, 0.0) + (event.profile.end - event.profile.start) * 1e-9
             launches[i] = launches.get(i, 0) + 1
         return [StepProfile(sp.step.name, sp.step.kind, sp.precision, sp.kernel, sp.where, seconds.get(i, 0.0),

@@ -194,7 +194,7 @@ class ConvKernel:
             consts = self.epilogue.consts if self.epilogue.consts.size else np.zeros(1, np.float32)
             self._extra = (alloc.from_numpy(np.asarray(consts, np.float32)),)
         pad = np.array([pad_value], np.int64).astype(self.act_dtype)
-        self.im2col = None  # (x_buf, cols_buf) -> launch, where the kernel reads gathered windows
+        self.im2col = None  # (x_buf, cols_buf) -> [launch], where the kernel reads gathered windows
         self.cols_nbytes = 0
         self._own_cols = None
         if family == "portable":
@@ -290,10 +290,8 @@ class ConvKernel:
         prog = self.device.program("im2col.cl", "im2col", cdefs, opts)
         self.cols_nbytes = g.m * g.groups * kp
         cglobal, clocal = (g.groups, g.m), (None if no_wi_vec else (1, 1))
-        self.im2col = lambda x, cols, wait=False: prog(x, cols, self._pad, np.int32(g.m), global_size=cglobal,
-                                                       local_size=clocal, wait=wait)
-        self._im2col_prepare = lambda x, cols: prog.prepare(x, cols, self._pad, np.int32(g.m), global_size=cglobal,
-                                                            local_size=clocal)
+        self.im2col = lambda x, cols: [prog.prepare(x, cols, self._pad, np.int32(g.m), global_size=cglobal,
+                                                    local_size=clocal)]
         gemm_geom = ConvGeometry(g.n, g.groups * kp, g.oh, g.ow, g.cout, groups=g.groups)
         defines.update(ACT_T="uchar", **gemm_geom.geometry_defines())
         return gemm_geom, kp
@@ -367,37 +365,27 @@ class ConvKernel:
         return physical_shape(self.layout, g.n, g.c, g.h, g.w)
 
     def __call__(self, x_buf, y_buf, *operands, wait: bool = False):
-        """Enqueue the kernel on ``x_buf`` -> ``y_buf``; returns the launch (with its profiling event).
+        """Enqueue the convolution on ``x_buf`` -> ``y_buf``; returns the last launch (with its profiling event).
 
         ``operands``: the buffers a fused epilogue reads besides its constants (residual inputs).
-        Where the kernel gathers windows first (``im2col``), they go to a buffer of its own;
-        a plan calls :attr:`im2col` and :meth:`gemm` itself, with a buffer it plans.
         """
-        if self.im2col is not None:
-            if self._own_cols is None:
-                self._own_cols = self.device.allocator.alloc(self.cols_nbytes)
-            self.im2col(x_buf, self._own_cols)
-            x_buf = self._own_cols
-        return self.gemm(x_buf, y_buf, *operands, wait=wait)
+        launches = [launch.enqueue() for launch in self.prepare(x_buf, y_buf, *operands)]
+        if wait:
+            launches[-1].event.wait()
+        return launches[-1]
 
-    def gemm(self, x_buf, y_buf, *operands, wait: bool = False):
-        """The convolution proper, on ``x_buf`` (the gathered windows where :attr:`im2col` is set)."""
-        args = self._args(x_buf, y_buf) + self._extra + tuple(operands)
-        return self._prog(*args, global_size=self._global, local_size=self._local, wait=wait)
-
-    # the same launches with their buffers bound once, for plans that enqueue them on every run
+    # launches with their buffers bound once (PreparedLaunch); a plan enqueues them on every run
 
     def prepare(self, x_buf, y_buf, *operands) -> list:
-        """:meth:`__call__`'s launches (gathering into a buffer of its own first where it does)."""
+        """The whole convolution's launches; where the kernel gathers windows first (``im2col``),
+        into a buffer of its own (a plan calls :attr:`im2col` and :meth:`gemm` with one it plans)."""
         if self.im2col is None:
-            return self.prepare_gemm(x_buf, y_buf, *operands)
+            return self.gemm(x_buf, y_buf, *operands)
         if self._own_cols is None:
             self._own_cols = self.device.allocator.alloc(self.cols_nbytes)
-        return self.prepare_im2col(x_buf, self._own_cols) + self.prepare_gemm(self._own_cols, y_buf, *operands)
+        return self.im2col(x_buf, self._own_cols) + self.gemm(self._own_cols, y_buf, *operands)
 
-    def prepare_im2col(self, x_buf, cols_buf) -> list:
-        return [self._im2col_prepare(x_buf, cols_buf)]
-
-    def prepare_gemm(self, x_buf, y_buf, *operands) -> list:
+    def gemm(self, x_buf, y_buf, *operands) -> list:
+        """The convolution proper, on ``x_buf`` (the gathered windows where :attr:`im2col` is set)."""
         args = self._args(x_buf, y_buf) + self._extra + tuple(operands)
         return [self._prog.prepare(*args, global_size=self._global, local_size=self._local)]

@@ -199,7 +199,7 @@ def test_grouped_instances_build_as_programs_of_their_own(any_device, tmp_path):
     builder.build(ProgramCache(tmp_path))
     buf = any_device.allocator.alloc(4)
     for v, ref in zip((1, 2, 3, 4, 5), refs):
-        ref(buf, global_size=(1,), wait=True)
+        ref.prepare(buf, global_size=(1,)).enqueue(wait=True)
         out = np.zeros(1, np.int32)
         cl.enqueue_copy(any_device.queue, out, buf, is_blocking=True)
         assert out[0] == v

@@ -1,8 +1,8 @@
 """What a compiled step does at run time: kernel launches, host computations, or nothing.
 
 Every action names the plan tensors it touches; the executor resolves names to
-device buffers.  ``enqueue`` returns the OpenCL event of a launch (for profiling)
-or None.
+device buffers once and keeps each kernel action's ``prepare`` launches (arguments bound)
+to enqueue on every run.
 """
 
 from __future__ import annotations
@@ -18,15 +18,11 @@ import numpy as np
 class Launch:
     """One kernel launch; ``args`` items are ``("t", tensor)``, ``("b", buffer)`` or ``("s", scalar)``."""
 
-    kernel: Any  # a KernelRef (or anything launching like CLProgram)
+    kernel: Any  # a KernelRef (or anything with CLProgram's prepare)
     args: list[tuple[str, Any]]
     global_size: tuple[int, ...]
     local_size: tuple[int, ...] | None
     name: str
-
-    def enqueue(self, buffers: dict[str, Any]):
-        values = [buffers[v] if kind == "t" else v for kind, v in self.args]
-        return self.kernel(*values, global_size=self.global_size, local_size=self.local_size).event
 
     def prepare(self, buffers: dict[str, Any]) -> list:
         """The launch with its buffers bound once (``PreparedLaunch``), to enqueue on every run."""
@@ -40,20 +36,15 @@ class Launch:
 
 @dataclass
 class CallLaunch:
-    """A host-side kernel object called with the buffers of ``tensors`` (e.g. a ConvKernel(x, y));
-    ``prepare_fn`` takes the same buffers and returns its launches with arguments bound."""
+    """Launches a host-side kernel object makes for the buffers of ``tensors``:
+    ``prepare_fn(*buffers)`` returns them with their arguments bound (e.g. ``ConvKernel.gemm``)."""
 
-    fn: Callable
+    prepare_fn: Callable[..., list]
     tensors: list[str]
     name: str
-    prepare_fn: Callable[..., list] | None = None
 
-    def enqueue(self, buffers: dict[str, Any]):
-        return self.fn(*[buffers[t] for t in self.tensors]).event
-
-    def prepare(self, buffers: dict[str, Any]) -> list | None:
-        """Its launches with bound arguments, or None where it has to be called on every run."""
-        return None if self.prepare_fn is None else self.prepare_fn(*[buffers[t] for t in self.tensors])
+    def prepare(self, buffers: dict[str, Any]) -> list:
+        return self.prepare_fn(*[buffers[t] for t in self.tensors])
 
 
 @dataclass

@@ -118,12 +118,11 @@ def family_launches(ctx: CompileContext, step: Step, family: str, geom: ConvGeom
     if kernel.im2col is not None:  # the gathered windows: a scratch tensor the memory plan reuses
         src = ctx.add_scratch(f"{step.name}/cols", Placement((geom.n, kernel.cols_nbytes // geom.m, geom.oh, geom.ow),
                                                              "u8", x_p.layout))
-        actions.append(CallLaunch(kernel.im2col, [x_name, src], "im2col", kernel.prepare_im2col))
+        actions.append(CallLaunch(kernel.im2col, [x_name, src], "im2col"))
         kname = "im2col+" + kname
     if mode == "epilogue":  # the kernel runs the whole program, reading residual operands itself
-        return f"{kname}:epilogue", actions + [CallLaunch(kernel.gemm, [src, target] + fused[1], kname,
-                                                                       kernel.prepare_gemm)]
-    actions.append(CallLaunch(kernel.gemm, [src, target], kname, kernel.prepare_gemm))
+        return f"{kname}:epilogue", actions + [CallLaunch(kernel.gemm, [src, target] + fused[1], kname)]
+    actions.append(CallLaunch(kernel.gemm, [src, target], kname))
     if mode == "i32":
         code = step_epilogue(step, y_p)
         operands = {k: (step.inputs[k], ctx.placement(step.inputs[k])) for k in code.inputs}
@@ -269,7 +268,7 @@ def deconv_as_gemm(ctx: CompileContext, step: Step, w: np.ndarray) -> StepPlan |
     epilogue = epilogue_launch(ctx, "epilogue", code, (acc, ctx.placement(acc)), operands, (y_name, y_p), step.axis,
                                start_coords=gather, step=step, start_follows_channels=True)
     return StepPlan(step, f"{kernel.name}+epilogue", "opencl",
-                    [CallLaunch(kernel, [x_name, acc], kernel.name, kernel.prepare), epilogue])
+                    [CallLaunch(kernel.prepare, [x_name, acc], kernel.name), epilogue])
 
 
 def compile_deconv(ctx: CompileContext, step: Step) -> StepPlan | None:

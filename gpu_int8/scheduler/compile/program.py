@@ -89,8 +89,8 @@ class _Segment:
 
 
 class KernelRef:
-    """A kernel of a program not built yet; after :meth:`ProgramBuilder.build` it launches like
-    :class:`~gpu_int8.runtime.cl_backend.CLProgram`."""
+    """A kernel of a program not built yet; after :meth:`ProgramBuilder.build` it prepares launches
+    like :meth:`~gpu_int8.runtime.cl_backend.CLProgram.prepare`."""
 
     def __init__(self, device, name: str):
         self.device, self.name = device, name
@@ -99,17 +99,11 @@ class KernelRef:
     def bind(self, program) -> None:
         self._bound = CLProgram(self.device, program, self.name)
 
-    def __call__(self, *args, global_size, local_size=None, wait: bool = False):
-        return self._program()(*args, global_size=global_size, local_size=local_size, wait=wait)
-
     def prepare(self, *args, global_size, local_size=None):
         """A launch with bound arguments (see ``CLProgram.prepare``)."""
-        return self._program().prepare(*args, global_size=global_size, local_size=local_size)
-
-    def _program(self) -> CLProgram:
         if self._bound is None:
             raise RuntimeError(f"kernel '{self.name}' launched before its program was built")
-        return self._bound
+        return self._bound.prepare(*args, global_size=global_size, local_size=local_size)
 
 
 @dataclass
