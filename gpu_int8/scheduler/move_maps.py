@@ -51,12 +51,6 @@ class BoxCopy:
     def size(self) -> int:
         return int(np.prod(self.dims, dtype=np.int64))
 
-    def descriptor(self) -> np.ndarray:
-        """int32 ``[rank, size, out_base, in_base, dims..., out_strides..., in_strides...]`` for ``copy_box``."""
-        rank = len(self.dims)
-        return np.array([rank, self.size, self.out_base, self.in_base, *self.dims, *self.out_strides,
-                         *self.in_strides], np.int32)
-
 
 @dataclass
 class SourceMap:

@@ -40,11 +40,11 @@ def run_reference(step, arrays):
     return [np.asarray(r) for r in get_op(step.op_type).run(node, *args)]
 
 
-def apply_box(out, src, desc):
-    rank, count, ob, ib = desc[:4]
-    dims, os_, is_ = desc[4:4 + rank], desc[4 + rank:4 + 2 * rank], desc[4 + 2 * rank:4 + 3 * rank]
-    coords = np.stack(np.unravel_index(np.arange(count), dims))
-    out[ob + os_ @ coords] = src[ib + is_ @ coords]
+def apply_box(out, src, box):
+    """out[out_base + sum(i_d * os_d)] = src[in_base + sum(i_d * is_d)] over the box."""
+    coords = np.stack(np.unravel_index(np.arange(box.size), box.dims)).astype(np.int64)
+    out[box.out_base + np.asarray(box.out_strides, np.int64) @ coords] = \
+        src[box.in_base + np.asarray(box.in_strides, np.int64) @ coords]
 
 
 def emulate(step, ins, outs, arrays):
@@ -62,7 +62,7 @@ def emulate(step, ins, outs, arrays):
                 out[:] = np.asarray(om.fill).astype(p.np_dtype)
             for src in om.sources:
                 if src.box is not None:
-                    apply_box(out, phys[src.input], src.box.descriptor().astype(np.int64))
+                    apply_box(out, phys[src.input], src.box)
                     kinds.append("box")
                 else:
                     sel = src.map >= 0

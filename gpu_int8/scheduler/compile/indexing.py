@@ -118,15 +118,15 @@ class Placement:
         """Statements setting ``int`` variables ``names`` (logical coordinates) from the physical
         index ``index``, and a C condition that is true for padding positions (or None)."""
         if self.layout == "plain":
-            return _decompose(index, names, self.shape), None
+            return decompose_row_major(index, names, self.shape), None
         n, c, h, w = names
         _, C, H, W = self.shape
         if self.layout == "nhwc":
             order = [n, h, w, c]
-            stmts = _decompose(index, order, (self.shape[0], H, W, C))
+            stmts = decompose_row_major(index, order, (self.shape[0], H, W, C))
             return stmts, None
         cb = -(-C // BLOCK)
-        stmts = _decompose(index, [n, f"{c}_b", h, w, f"{c}_l"], (self.shape[0], cb, H, W, BLOCK))
+        stmts = decompose_row_major(index, [n, f"{c}_b", h, w, f"{c}_l"], (self.shape[0], cb, H, W, BLOCK))
         stmts.append(f"const int {c} = {c}_b * {BLOCK} + {c}_l;")
         return stmts, (f"{c} >= {C}" if C % BLOCK else None)
 
@@ -140,13 +140,8 @@ def _row_major_strides(shape) -> list[int]:
 
 
 def decompose_row_major(index: str, names: list[str], shape) -> list[str]:
-    """Statements ``const int name = ...`` for each axis of a row-major ``shape`` from the flat
-    ``index`` (below the shape's size)."""
-    return _decompose(index, names, shape)
-
-
-def _decompose(index: str, names: list[str], shape) -> list[str]:
-    """``const int name = ...`` for each axis of a row-major ``shape`` from flat ``index``.
+    """``const int name = ...`` for each axis of a row-major ``shape`` from flat ``index`` (below
+    the shape's size).
 
     Divisions by the constant strides are multiplications (:func:`udiv_expr`): CPU
     runtimes that vectorize work-items call a library routine for a vector integer division.
