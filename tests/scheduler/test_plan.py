@@ -75,8 +75,9 @@ def test_zoo_matches_reference(device_family):
 
 def test_vector_elementwise_kernels(device_family):
     """The input's quantize from NCHW float to NHWC (W a multiple of 8), a requantize with a
-    per-channel operand and a deconvolution epilogue gathering 16 channels: on Intel's runtime
-    the vector kernels, everywhere the reference's integers."""
+    per-channel operand, a deconvolution epilogue gathering 16 channels and a padded 3x3 / 2
+    max pool with ceil rounding on 16 channels: on Intel's runtime the vector kernels (the max
+    pool's on every device), everywhere the reference's integers."""
     from tests.scheduler.schedules import ScheduleBuilder
 
     device, family = device_family
@@ -87,7 +88,10 @@ def test_vector_elementwise_kernels(device_family):
     se = s.reduce_mean(c1, "se", dtype="u8")
     rq = s.requantize(c1, "rq", "u8", other=se, op="mul")
     dc = s.deconv(rq, "dc", 16)
-    s.outputs.append(dc)
+    mp = s.op("move", "MaxPool", [c1], "mp", [(2, 16, 4, 9), (2, 16, 4, 9)], ["u8", "i64"],
+              {"kernel": [3, 3], "strides": [2, 2], "pads_begin": [1, 1], "pads_end": [0, 1],
+               "rounding_type": "ceil", "opset": 8, "dilations": [1, 1]}, n_out=2)[0]
+    s.outputs += [dc, mp]
     schedule = s.build()
     x_data = np.random.default_rng(1).standard_normal((2, 3, 8, 16)).astype(np.float32)
     want = Int8Executor(schedule).run({"x": x_data}, keep_all=True)
@@ -95,7 +99,8 @@ def test_vector_elementwise_kernels(device_family):
     executor = PlanExecutor(plan)
     executor.run({"x": x_data})
     compared = compare_all(plan, executor, want)
-    assert {"q", "c1", "rq", "dc"} <= set(compared)
+    assert {"q", "c1", "rq", "dc", "mp"} <= set(compared)
+    assert {sp.step.name: sp.kernel for sp in plan.steps}["mp"] == "max_pool16"
     if family == "portable" and device.info.keeps_work_items_apart:
         launched = {sp.step.name: [a.kernel.name.split("__")[0] for a in sp.actions if hasattr(a, "args")]
                     for sp in plan.steps}

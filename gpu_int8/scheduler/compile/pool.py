@@ -12,6 +12,8 @@ from gpu_int8.schedule import Step
 from gpu_int8.scheduler.compile.actions import Launch, StepPlan
 from gpu_int8.scheduler.compile.context import CompileContext, global_1d, step_epilogue, store_expr
 from gpu_int8.scheduler.compile.eltwise import coords_macro
+from gpu_int8.scheduler.compile.indexing import decompose_row_major
+from gpu_int8.scheduler.layouts import BLOCK
 from gpu_int8.scheduler.program_cache import kernel_source
 
 
@@ -31,8 +33,11 @@ def compile_max_pool(ctx: CompileContext, step: Step) -> StepPlan | None:
     kernel, strides, dilations, pb, pe, out = op._geometry(node, xp.shape)
     if tuple(out) != tuple(yp.shape[2:]):
         return None
-    body, skip, names = coords_macro(yp)
     defines = _geometry_defines(xp, yp, kernel, strides, dilations, pb, pe)
+    vector = _max_pool16(ctx, step, xp, yp, defines)
+    if vector is not None:
+        return vector
+    body, skip, names = coords_macro(yp)
     defines.update({
         "MODE": 0, "COORDS(IDX)": body + f" const int n = {names[0]}, c = {names[1]}, oh = {names[2]}, "
                                          f"ow = {names[3]};",
@@ -44,6 +49,31 @@ def compile_max_pool(ctx: CompileContext, step: Step) -> StepPlan | None:
     launch = Launch(refs["pool"], [("t", y_name), ("t", x_name), ("b", ctx.dummy_buffer())],
                     gsize, lsize, "max_pool")
     return StepPlan(step, "max_pool", "opencl", [launch])
+
+
+def _max_pool16(ctx: CompileContext, step: Step, xp, yp, defines: dict) -> StepPlan | None:
+    """``cl_kernels/plan_max_pool16.cl`` where 16 channels of a pixel are contiguous in both tensors:
+    nhwc with C % 16 == 0, or fsv16 (its padding channels are pooled like the others)."""
+    if xp.layout != yp.layout or xp.shape[1] != yp.shape[1]:
+        return None
+    n, c, h, w = yp.shape
+    _, _, ih, iw = xp.shape
+    cb = -(-c // BLOCK)
+    if xp.layout == "nhwc" and c % BLOCK == 0:
+        coords = decompose_row_major("i", ["n", "oh", "ow", "cb"], (n, h, w, cb))
+        x_voff = f"((((n) * {ih} + (h)) * {iw} + (w)) * {c} + (cb) * {BLOCK})"
+    elif xp.layout == "fsv16":
+        coords = decompose_row_major("i", ["n", "cb", "oh", "ow"], (n, cb, h, w))
+        x_voff = f"(((((n) * {cb} + (cb)) * {ih} + (h)) * {iw} + (w)) * {BLOCK})"
+    else:
+        return None
+    defines = {k: v for k, v in defines.items() if k not in ("Y_T", "COUNT", "X_OFF(n,c,h,w)", "PEH", "PEW")}
+    defines.update({"VEC_T": f"{xp.cl_type}16", "COUNT": n * cb * h * w, "COORDS(i)": " ".join(coords),
+                    "X_VOFF(n,cb,h,w)": x_voff, "LOWEST": int(np.iinfo(xp.np_dtype).min)})
+    refs = ctx.builder.instance(kernel_source("plan_max_pool16.cl"), defines)
+    gsize, lsize = global_1d(n * cb * h * w)
+    launch = Launch(refs["max_pool16"], [("t", step.outputs[0]), ("t", step.inputs[0])], gsize, lsize, "max_pool16")
+    return StepPlan(step, "max_pool16", "opencl", [launch])
 
 
 def _geometry_defines(xp, yp, kernel, strides, dilations, pb, pe) -> dict:
