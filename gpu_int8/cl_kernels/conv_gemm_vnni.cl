@@ -31,6 +31,18 @@
 
 #include "vnni.cl"
 
+inline float16 rq_affine16(int16 acc, float16 m, float16 b) {
+#pragma OPENCL FP_CONTRACT OFF
+    float16 p = convert_float16(acc) * m;
+    return p + b;
+}
+
+inline int16 rq_round_clamp16(float16 v, int lo, int hi) {
+    float16 r = rint(v);
+    r = min(max(r, (float16)((float)lo)), (float16)((float)hi));
+    return convert_int16(r);
+}
+
 #define ROW_BYTES (KW * CIN_G)
 #define ROW_WORDS ((ROW_BYTES + 3) / 4)
 #define K4 (KH * ROW_WORDS)
@@ -92,13 +104,14 @@ inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pa
 #else
 #define STORE_ONE(v, c, at) rq_out(v, mscale[c], bias[c], lo, hi)
 #endif
-#if OUT_MODE == 3 && defined(EPI_STORE8)
+#if OUT_MODE == 3 && defined(EPI_STORE16)
+#define STORE16(v, c, at) EPI_STORE16(v, c, at)
+#elif OUT_MODE == 3 && defined(EPI_STORE8)
 #define STORE16(v, c, at) do { EPI_STORE8((v).lo, c, at); EPI_STORE8((v).hi, (c) + 8, (at) + 8); } while (0)
 #elif OUT_MODE == 0
-#define STORE16_HALF(v, h, c, at) \
-    vstore8(CONVERT_OUT8(rq_round_clamp8(rq_affine8(v, vload8(h, mscale + (c)), vload8(h, bias + (c))), lo, hi)), \
-            h, y + (at))
-#define STORE16(v, c, at) do { STORE16_HALF((v).lo, 0, c, at); STORE16_HALF((v).hi, 1, c, at); } while (0)
+// 16 channels in one zmm each step (the 8-wide helpers of requant.cl serve PoCL too)
+#define STORE16(v, c, at) vstore16(RQ_CAT(convert_, RQ_CAT(OUT_T, 16))(rq_round_clamp16( \
+    rq_affine16(v, vload16(0, mscale + (c)), vload16(0, bias + (c))), lo, hi)), 0, y + (at))
 #elif OUT_MODE == 1
 #define STORE16(v, c, at) vstore16(v, 0, y + (at))
 #else

@@ -45,7 +45,8 @@ class FusedEpilogue:
     ``consts`` buffer, the others come with each call.  ``store8``, when set, is a statement
     storing 8 consecutive channels from ``acc8`` (int8 vector), ``c`` (the first channel) and
     ``off`` (the first element's offset), for kernels that hold channels in vectors; ``store4``
-    the same for 4 channels from ``acc4``.
+    the same for 4 channels from ``acc4``, ``store16`` for 16 from ``acc16`` (set only for
+    Intel's CPU runtime: PoCL mishandles 16-wide function arguments, see requant.cl).
     """
 
     prelude: str
@@ -55,6 +56,7 @@ class FusedEpilogue:
     consts: np.ndarray
     store8: str = ""
     store4: str = ""
+    store16: str = ""
 
 
 ACT_TYPES = {np.dtype(np.uint8): "uchar", np.dtype(np.int8): "char"}
@@ -190,6 +192,8 @@ class ConvKernel:
                 defines["EPI_STORE8(acc8,c,off)"] = self.epilogue.store8
             if self.epilogue.store4:
                 defines["EPI_STORE4(acc4,c,off)"] = self.epilogue.store4
+            if self.epilogue.store16 and self.variant == "vnni":
+                defines["EPI_STORE16(acc16,c,off)"] = self.epilogue.store16
             self._program_kw = {"prelude": self.epilogue.prelude}
             consts = self.epilogue.consts if self.epilogue.consts.size else np.zeros(1, np.float32)
             self._extra = (alloc.from_numpy(np.asarray(consts, np.float32)),)

@@ -150,11 +150,11 @@ def epilogue_function(name: str, program: list, consts: dict[str, np.ndarray], n
     must have that length); ``n_inputs`` the number of step inputs.  With
     ``inline_scalars`` false, scalar constants are read from ``k`` too, so
     steps whose programs differ only in constants share one function text.
-    ``width`` 4 or 8 makes ``y`` and the inputs ``float4`` / ``float8``: channels
-    ``c .. c+width-1`` at once (the same operations lane by lane).
+    ``width`` 4, 8 or 16 makes ``y`` and the inputs ``float4`` / ``float8`` / ``float16``:
+    channels ``c .. c+width-1`` at once (the same operations lane by lane).
     """
-    if width not in (1, 4, 8):
-        raise ValueError("width must be 1, 4 or 8")
+    if width not in (1, 4, 8, 16):
+        raise ValueError("width must be 1, 4, 8 or 16")
     T = "float" if width == 1 else f"float{width}"
     check_program(program, consts, n_inputs)
     table = _Consts(consts, channels, inline_scalars, width)

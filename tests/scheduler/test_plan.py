@@ -17,6 +17,7 @@ from gpu_int8.reference.int8_executor import Int8Executor
 from gpu_int8.runtime.plan_executor import PlanExecutor
 from gpu_int8.scheduler.plan import build_plan
 from gpu_int8.scheduler.program_cache import ProgramCache
+from gpu_int8.scheduler.vnni_probe import vnni_supported
 from tests.scheduler.schedules import zoo
 
 
@@ -75,9 +76,10 @@ def test_zoo_matches_reference(device_family):
 
 def test_vector_elementwise_kernels(device_family):
     """The input's quantize from NCHW float to NHWC (W a multiple of 8), a requantize with a
-    per-channel operand, a deconvolution epilogue gathering 16 channels and a padded 3x3 / 2
-    max pool with ceil rounding on 16 channels: on Intel's runtime the vector kernels (the max
-    pool's on every device), everywhere the reference's integers."""
+    per-channel operand, a deconvolution epilogue gathering 16 channels, convolutions running
+    their whole epilogue in the GEMM kernel (16 channels at a time in the vnni kernel) and a
+    padded 3x3 / 2 max pool with ceil rounding on 16 channels: on Intel's runtime the vector
+    kernels (the max pool's on every device), everywhere the reference's integers."""
     from tests.scheduler.schedules import ScheduleBuilder
 
     device, family = device_family
@@ -88,10 +90,14 @@ def test_vector_elementwise_kernels(device_family):
     se = s.reduce_mean(c1, "se", dtype="u8")
     rq = s.requantize(c1, "rq", "u8", other=se, op="mul")
     dc = s.deconv(rq, "dc", 16)
+    # one-group convolutions with a whole program in the kernel (hswish; a residual add, 40
+    # channels: two full blocks of 16 and a partial one)
+    c2 = s.conv(c1, "c2", 32, k=1, dtype="i8", act="hswish")
+    c3 = s.conv(c2, "c3", 40, k=3, pad=1, residual=s.conv(c2, "c2r", 40, k=1))
     mp = s.op("move", "MaxPool", [c1], "mp", [(2, 16, 4, 9), (2, 16, 4, 9)], ["u8", "i64"],
               {"kernel": [3, 3], "strides": [2, 2], "pads_begin": [1, 1], "pads_end": [0, 1],
                "rounding_type": "ceil", "opset": 8, "dilations": [1, 1]}, n_out=2)[0]
-    s.outputs += [dc, mp]
+    s.outputs += [dc, mp, c3]
     schedule = s.build()
     x_data = np.random.default_rng(1).standard_normal((2, 3, 8, 16)).astype(np.float32)
     want = Int8Executor(schedule).run({"x": x_data}, keep_all=True)
@@ -99,13 +105,17 @@ def test_vector_elementwise_kernels(device_family):
     executor = PlanExecutor(plan)
     executor.run({"x": x_data})
     compared = compare_all(plan, executor, want)
-    assert {"q", "c1", "rq", "dc", "mp"} <= set(compared)
-    assert {sp.step.name: sp.kernel for sp in plan.steps}["mp"] == "max_pool16"
+    assert {"q", "c1", "rq", "dc", "mp", "c2", "c3"} <= set(compared)
+    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    assert kernels["mp"] == "max_pool16"
+    assert kernels["c2"].endswith(":epilogue") and kernels["c3"].endswith(":epilogue"), kernels
     if family == "portable" and device.info.keeps_work_items_apart:
         launched = {sp.step.name: [a.kernel.name.split("__")[0] for a in sp.actions if hasattr(a, "args")]
                     for sp in plan.steps}
         assert launched["q"] == ["eltwise_to_nhwc"] and launched["rq"] == ["eltwise8"], launched
         assert launched["dc"] == ["eltwise8"], launched  # the GEMM is a CallLaunch, then the gather
+        if vnni_supported(device.info, device.cache.directory):
+            assert kernels["c2"] == kernels["c3"] == "conv_gemm_vnni:epilogue", kernels
 
 
 def test_memory_reuse_and_profile(any_device):

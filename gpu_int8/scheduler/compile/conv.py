@@ -142,16 +142,17 @@ def fused_epilogue(ctx: CompileContext, step: Step, y_p: Placement) -> tuple[Fus
     store = store_expr(y_p.dtype, code.call("(float)(acc)", "(c)", "epi_k", values))
     params = ", __global const float *epi_k" + "".join(
         f", __global const {ctx.placement(step.inputs[k]).cl_type} *epi_in{k}" for k in code.inputs)
-    # 8 (conv_gemm_portable) or 4 (conv_gemm_dot) consecutive channels at once, for kernels
-    # that hold them in a vector
-    stores = []
-    for width in (8, 4):
+    # 8 (conv_gemm_portable), 4 (conv_gemm_dot) or 16 (conv_gemm_vnni, Intel's runtime only)
+    # consecutive channels at once, for kernels that hold them in a vector
+    stores = {}
+    for width in (8, 4, 16) if ctx.device.info.keeps_work_items_apart else (8, 4):
         vec = step_epilogue(step, y_p, f"ep{width}", width=width)
         values = {k: f"convert_float{width}(vload{width}(0, epi_in{k} + (off)))" for k in vec.inputs}
         value = vec.call(f"convert_float{width}(acc{width})", "(c)", "epi_k", values)
-        stores.append((vec.source, f"vstore{width}({STORE_VEC[y_p.dtype].format(w=width, v=value)}, 0, y + (off))"))
-    (src8, store8), (src4, store4) = stores
-    return FusedEpilogue(code.source + src8 + src4, store, y_p.cl_type, params, code.consts, store8, store4), ops
+        stores[width] = (vec.source, f"vstore{width}({STORE_VEC[y_p.dtype].format(w=width, v=value)}, 0, y + (off))")
+    source = code.source + "".join(src for src, _ in stores.values())
+    return FusedEpilogue(source, store, y_p.cl_type, params, code.consts, stores[8][1], stores[4][1],
+                         stores.get(16, ("", ""))[1]), ops
 
 
 
