@@ -98,25 +98,46 @@ inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pa
 #define RUN_WORD(r, k) run_word(a[r], k)
 #define EDGE_WORD(r, k) edge_word(a[r], iw0[r], (const __global uchar *)pad_row, k)
 
-// One output value, and 16 of them from channel c on: requantized, raw, or through the step's epilogue
-#if OUT_MODE == 3
-#define STORE_ONE(v, c, at) EPI_STORE(v, c, at)
+// Where GEMM row m (pixel), channel c is stored, OUT_ROW(m) + OUT_COL(c), and which output
+// channel (index of the per-channel constants) it is: by default row-major NHWC.  A
+// deconvolution whose stride equals its kernel (a 1x1 GEMM to KH*KW*Cout tap-major channels,
+// Cout % 8 == 0) defines all three to send each tap's channels straight to their output
+// pixel, 8 at a time.
+#ifndef OUT_ROW
+#define OUT_ROW(m) ((size_t)(m) * COUT)
+#define OUT_COL(c) (c)
+#define OUT_CH(c) (c)
+#define OUT_ROW_MAJOR 1
 #else
-#define STORE_ONE(v, c, at) rq_out(v, mscale[c], bias[c], lo, hi)
+#define OUT_ROW_MAJOR 0
 #endif
-#if OUT_MODE == 3 && defined(EPI_STORE16)
-#define STORE16(v, c, at) EPI_STORE16(v, c, at)
-#elif OUT_MODE == 3 && defined(EPI_STORE8)
-#define STORE16(v, c, at) do { EPI_STORE8((v).lo, c, at); EPI_STORE8((v).hi, (c) + 8, (at) + 8); } while (0)
-#elif OUT_MODE == 0
-// 16 channels in one zmm each step (the 8-wide helpers of requant.cl serve PoCL too)
-#define STORE16(v, c, at) vstore16(RQ_CAT(convert_, RQ_CAT(OUT_T, 16))(rq_round_clamp16( \
-    rq_affine16(v, vload16(0, mscale + (c)), vload16(0, bias + (c))), lo, hi)), 0, y + (at))
-#elif OUT_MODE == 1
-#define STORE16(v, c, at) vstore16(v, 0, y + (at))
+#define OUT_AT(m, c) (OUT_ROW(m) + OUT_COL(c))
+
+// One output value (returned), and 8 and 16 of them from channel c on (stored): requantized,
+// raw, or through the step's epilogue
+#if OUT_MODE == 3
+#define STORE_ONE(v, m, c) EPI_STORE(v, OUT_CH(c), OUT_AT(m, c))
+#define STORE8(v, m, c) EPI_STORE8(v, OUT_CH(c), OUT_AT(m, c))
 #else
-#define STORE16(v, c, at) do { int t_[16]; vstore16(v, 0, t_); \
-    for (int j_ = 0; j_ < 16; ++j_) y[(at) + j_] = STORE_ONE(t_[j_], (c) + j_, (at) + j_); } while (0)
+#define STORE_ONE(v, m, c) rq_out(v, mscale[OUT_CH(c)], bias[OUT_CH(c)], lo, hi)
+#endif
+#if OUT_MODE == 0
+#define STORE8(v, m, c) vstore8(CONVERT_OUT8(rq_round_clamp8(rq_affine8(v, vload8(0, mscale + OUT_CH(c)), \
+    vload8(0, bias + OUT_CH(c))), lo, hi)), 0, y + OUT_AT(m, c))
+#endif
+#if OUT_ROW_MAJOR && OUT_MODE == 3 && defined(EPI_STORE16)
+#define STORE16(v, m, c) EPI_STORE16(v, c, OUT_AT(m, c))
+#elif OUT_ROW_MAJOR && OUT_MODE == 0
+// 16 channels in one zmm each step (the 8-wide helpers of requant.cl serve PoCL too)
+#define STORE16(v, m, c) vstore16(RQ_CAT(convert_, RQ_CAT(OUT_T, 16))(rq_round_clamp16( \
+    rq_affine16(v, vload16(0, mscale + (c)), vload16(0, bias + (c))), lo, hi)), 0, y + OUT_AT(m, c))
+#elif OUT_ROW_MAJOR && OUT_MODE == 1
+#define STORE16(v, m, c) vstore16(v, 0, y + OUT_AT(m, c))
+#elif (OUT_MODE == 3 && defined(EPI_STORE8)) || OUT_MODE == 0
+#define STORE16(v, m, c) do { STORE8((v).lo, m, c); STORE8((v).hi, m, (c) + 8); } while (0)
+#else
+#define STORE16(v, m, c) do { int t_[16]; vstore16(v, 0, t_); \
+    for (int j_ = 0; j_ < 16; ++j_) y[OUT_AT(m, (c) + j_)] = STORE_ONE(t_[j_], m, (c) + j_); } while (0)
 #endif
 
 __attribute__((intel_reqd_sub_group_size(1)))  // lanes are channels, not work-items
@@ -175,16 +196,16 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
     for (int q = 0; q < TM * TNB; ++q) {
         const int r = q / TNB, b = q - r * TNB;
         const int c = nb * NB + b * 16;
-        const size_t at = (size_t)(m0 + r) * COUT + c;
-        if (m0 + r < M && c + 16 <= COUT) {
-            STORE16(sums[q] + vload16(0, comp + c), c, at);
+        const int m = m0 + r;
+        if (m < M && c + 16 <= COUT) {
+            STORE16(sums[q] + vload16(0, comp + c), m, c);
         }
 #if COUT % 16
-        else if (m0 + r < M && c < COUT) {  // the last channels, one at a time
+        else if (m < M && c < COUT) {  // the last channels, one at a time
             int t[16];
             vstore16(sums[q], 0, t);
             for (int j = 0; c + j < COUT; ++j)
-                y[at + j] = STORE_ONE(t[j] + comp[c + j], c + j, at + j);
+                y[OUT_AT(m, c + j)] = STORE_ONE(t[j] + comp[c + j], m, c + j);
         }
 #endif
     }

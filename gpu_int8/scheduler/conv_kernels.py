@@ -141,6 +141,9 @@ class ConvKernel:
     ``variant`` (portable): ``auto``, or the GEMM kernel to use, ``vnni`` (where the device runs it;
     grouped layers then take the automatic choice), ``dot`` or ``float``.
     ``name`` is the kernel it runs (``conv_gemm_vnni``, ``dwconv_portable``, ...).
+    ``out_at`` (vnni kernel only): C expressions ``(OUT_ROW(m), OUT_COL(c), OUT_CH(c))``: GEMM row
+    m, channel c is stored at OUT_ROW(m) + OUT_COL(c) and takes channel OUT_CH(c)'s constants
+    (see conv_gemm_vnni.cl).
     """
 
     def __init__(self, device, family: str, geom: ConvGeometry, weights: np.ndarray, comp: np.ndarray,
@@ -148,7 +151,7 @@ class ConvKernel:
                  lo: int | None = None, hi: int | None = None, pad_value: int = 0,
                  subgroup_size: int = 16, tile: int | None = None, dot_mode: int = 0,
                  variant: str = "auto", local_size: tuple[int, ...] | None = None,
-                 epilogue: FusedEpilogue | None = None):
+                 epilogue: FusedEpilogue | None = None, out_at: tuple[str, str, str] | None = None):
         if family not in ("intel", "portable"):
             raise ValueError(f"unknown kernel family '{family}'")
         if out not in OUT_TYPES and not (out == "epilogue" and epilogue is not None):
@@ -184,6 +187,10 @@ class ConvKernel:
         self._comp, self._m, self._b = per_channel(comp, np.int32), per_channel(mscale, np.float32), \
             per_channel(bias, np.float32)
         defines = dict(ACT_T=act_t, OUT_T=out_t, OUT_MODE=out_mode, **geom.geometry_defines())
+        if out_at is not None:
+            if self.variant != "vnni":
+                raise ValueError("only the vnni kernel stores outputs elsewhere than row-major")
+            defines.update({"OUT_ROW(m)": out_at[0], "OUT_COL(c)": out_at[1], "OUT_CH(c)": out_at[2]})
         self._program_kw = {}
         self._extra: tuple = ()
         if self.epilogue is not None:

@@ -108,7 +108,7 @@ class ScheduleBuilder:
         self._step(name, "conv", inputs, [name], attrs, consts, program, axis=1)
         return name
 
-    def deconv(self, x, name, cout, k=2, stride=2, dtype="u8") -> str:
+    def deconv(self, x, name, cout, k=2, stride=2, dtype="u8", act=None) -> str:
         n, c, h, w = self.shape(x)
         weights = self.rng.integers(-4, 5, (1, c, cout, k, k)).astype(np.int8)
         oh, ow = stride * (h - 1) + k, stride * (w - 1) + k
@@ -117,8 +117,8 @@ class ScheduleBuilder:
         self._tensor(name, (n, cout, oh, ow), dtype)
         attrs = {"strides": [stride] * 2, "dilations": [1, 1], "pads_begin": [0, 0], "pads_end": [0, 0],
                  "output_padding": [0, 0]}
-        self._step(name, "deconv", [x], [name], attrs, consts,
-                   [("affine", "m", "b"), ("round", *INT_RANGES[dtype])], axis=1)
+        program = [("affine", "m", "b")] + ([("act", act, {})] if act else []) + [("round", *INT_RANGES[dtype])]
+        self._step(name, "deconv", [x], [name], attrs, consts, program, axis=1)
         return name
 
     def matmul(self, a, name, n_out=None, b=None, out_f32=True, transpose_b=False, transpose_a=False) -> str:

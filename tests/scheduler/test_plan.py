@@ -59,7 +59,8 @@ def test_zoo_matches_reference(device_family):
     portable_gemms = ("gemm_portable", "gemm_dot", "gemm_vnni")
     family_gemms = portable_gemms if family == "portable" else (f"gemm_{family}",)
     conv_gemms = {f"{pre}conv_{k}" for k in family_gemms for pre in ("", "im2col+")}
-    assert kernels["dc"] in {f"{k}+epilogue" for k in conv_gemms}, "stride == kernel: a 1x1 GEMM, then a gather"
+    assert kernels["dc"] in {f"{k}+epilogue" for k in conv_gemms} | {"conv_gemm_vnni:scatter"}, \
+        "stride == kernel: a 1x1 GEMM, then a gather (or stored in place by the vnni kernel)"
     assert kernels["mt"] in {f"transpose+{k}" for k in portable_gemms}
     assert kernels["c1"] in conv_gemms, "a relu epilogue runs fused in the family kernel"
     assert kernels["c4"] in {f"{k}:epilogue" for k in conv_gemms}, "a residual add runs inside the kernel"
@@ -74,22 +75,29 @@ def test_zoo_matches_reference(device_family):
     assert plan.memory.arena_bytes > 0 and len(plan.builder.groups) <= 4
 
 
-def test_vector_elementwise_kernels(device_family):
+@pytest.mark.parametrize("vnni", [True, False], ids=["vnni-if-runs", "no-vnni"])
+def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
     """The input's quantize from NCHW float to NHWC (W a multiple of 8), a requantize with a
-    per-channel operand, a deconvolution epilogue gathering 16 channels, convolutions running
-    their whole epilogue in the GEMM kernel (16 channels at a time in the vnni kernel) and a
-    padded 3x3 / 2 max pool with ceil rounding on 16 channels: on Intel's runtime the vector
-    kernels (the max pool's on every device), everywhere the reference's integers."""
+    per-channel operand, convolutions running their whole epilogue in the GEMM kernel (16
+    channels at a time in the vnni kernel), a padded 3x3 / 2 max pool with ceil rounding on 16
+    channels, and deconvolutions whose stride equals their kernel (16 channels; 24 with hswish;
+    8 channels from 3x3 taps, 72 GEMM channels): on Intel's runtime the vector kernels (the max
+    pool's on every device), everywhere the reference's integers.  The deconvolutions store
+    straight from the vnni kernel where it runs, else through a gathering epilogue pass; the
+    ``no-vnni`` case checks the pass on a machine that has VNNI too."""
     from tests.scheduler.schedules import ScheduleBuilder
 
     device, family = device_family
+    if not vnni:
+        monkeypatch.setattr("gpu_int8.scheduler.conv_kernels.vnni_supported", lambda *args: False)
     s = ScheduleBuilder("vectors", seed=5)
     x = s.input("x", (2, 3, 8, 16))
     q = s.quantize(x, "q", "i8", 0.03, 0)
     c1 = s.conv(q, "c1", 16, k=3, pad=1, act="relu")
     se = s.reduce_mean(c1, "se", dtype="u8")
     rq = s.requantize(c1, "rq", "u8", other=se, op="mul")
-    dc = s.deconv(rq, "dc", 16)
+    deconvs = [s.deconv(rq, "dc", 16), s.deconv(c1, "dc2", 24, dtype="i8", act="hswish"),
+               s.deconv(rq, "dc3", 8, k=3, stride=3)]
     # one-group convolutions with a whole program in the kernel (hswish; a residual add, 40
     # channels: two full blocks of 16 and a partial one)
     c2 = s.conv(c1, "c2", 32, k=1, dtype="i8", act="hswish")
@@ -97,7 +105,7 @@ def test_vector_elementwise_kernels(device_family):
     mp = s.op("move", "MaxPool", [c1], "mp", [(2, 16, 4, 9), (2, 16, 4, 9)], ["u8", "i64"],
               {"kernel": [3, 3], "strides": [2, 2], "pads_begin": [1, 1], "pads_end": [0, 1],
                "rounding_type": "ceil", "opset": 8, "dilations": [1, 1]}, n_out=2)[0]
-    s.outputs += [dc, mp, c3]
+    s.outputs += [*deconvs, mp, c3]
     schedule = s.build()
     x_data = np.random.default_rng(1).standard_normal((2, 3, 8, 16)).astype(np.float32)
     want = Int8Executor(schedule).run({"x": x_data}, keep_all=True)
@@ -105,7 +113,7 @@ def test_vector_elementwise_kernels(device_family):
     executor = PlanExecutor(plan)
     executor.run({"x": x_data})
     compared = compare_all(plan, executor, want)
-    assert {"q", "c1", "rq", "dc", "mp", "c2", "c3"} <= set(compared)
+    assert {"q", "c1", "rq", "mp", "c2", "c3", *deconvs} <= set(compared)
     kernels = {sp.step.name: sp.kernel for sp in plan.steps}
     assert kernels["mp"] == "max_pool16"
     assert kernels["c2"].endswith(":epilogue") and kernels["c3"].endswith(":epilogue"), kernels
@@ -113,9 +121,11 @@ def test_vector_elementwise_kernels(device_family):
         launched = {sp.step.name: [a.kernel.name.split("__")[0] for a in sp.actions if hasattr(a, "args")]
                     for sp in plan.steps}
         assert launched["q"] == ["eltwise_to_nhwc"] and launched["rq"] == ["eltwise8"], launched
-        assert launched["dc"] == ["eltwise8"], launched  # the GEMM is a CallLaunch, then the gather
-        if vnni_supported(device.info, device.cache.directory):
+        if vnni and vnni_supported(device.info, device.cache.directory):
             assert kernels["c2"] == kernels["c3"] == "conv_gemm_vnni:epilogue", kernels
+            assert all(kernels[d] == "conv_gemm_vnni:scatter" for d in deconvs), kernels
+        else:  # the GEMM is a CallLaunch, then the gather
+            assert all(launched[d] == ["eltwise8"] for d in deconvs), launched
 
 
 def test_memory_reuse_and_profile(any_device):
