@@ -46,7 +46,13 @@ inline int16 rq_round_clamp16(float16 v, int lo, int hi) {
 #define ROW_BYTES (KW * CIN_G)
 #define ROW_WORDS ((ROW_BYTES + 3) / 4)
 #define K4 (KH * ROW_WORDS)
-#define NB (TNB * 16)
+// HALF: the work-item's channels end with a block of at most 8 on 8 lanes (256-bit vpdpbusd,
+// half the work of a padded 16-lane block), after TNB full blocks; then the grid has one
+// column of channel blocks
+#ifndef HALF
+#define HALF 0
+#endif
+#define NB (TNB * 16 + HALF * 8)
 
 #if ACT_FLIP
 #define ACT_WORD(v) ((int)((v) ^ 0x80808080u))
@@ -83,16 +89,26 @@ inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pa
 #endif
 }
 
-// acc[r][b] += the row's words (WORD(r, k)) times the matching weight words at wk
+// acc[r][b] (and acc_h[r]) += the row's words (WORD(r, k)) times the matching weight words at
+// wk (and wkh)
+#if HALF
+#define VNNI_HALF_LOAD const int8 wh = wkh[k];
+#define VNNI_HALF(r) acc_h[r] = VNNI8(acc_h[r], av.lo, wh);
+#else
+#define VNNI_HALF_LOAD
+#define VNNI_HALF(r)
+#endif
 #define VNNI_ROW(WORD)                                                 \
     for (int k = 0; k < ROW_WORDS; ++k) {                              \
         int16 wv[TNB];                                                 \
         _Pragma("unroll") for (int b = 0; b < TNB; ++b)                \
             wv[b] = wk[k * TNB + b];                                   \
+        VNNI_HALF_LOAD                                                 \
         _Pragma("unroll") for (int r = 0; r < TM; ++r) {               \
             const int16 av = (int16)(ACT_WORD(WORD(r, k)));            \
             _Pragma("unroll") for (int b = 0; b < TNB; ++b)            \
                 acc[r][b] = VNNI(acc[r][b], av, wv[b]);                \
+            VNNI_HALF(r)                                               \
         }                                                              \
     }
 #define RUN_WORD(r, k) run_word(a[r], k)
@@ -142,7 +158,7 @@ inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pa
 
 __attribute__((intel_reqd_sub_group_size(1)))  // lanes are channels, not work-items
 __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
-                             __global const int16 *w,      // [COUT_P/NB][K4][TNB] x 64 bytes
+                             __global const int16 *w,      // [COUT_P/NB][K4][TNB] x 64 bytes (HALF: then [K4] x 32)
                              __global const int *comp,     // [COUT]
                              __global const float *mscale, // [COUT]
                              __global const float *bias,   // [COUT]
@@ -162,6 +178,12 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
     for (int r = 0; r < TM; ++r)
         for (int b = 0; b < TNB; ++b)
             acc[r][b] = 0;
+#if HALF
+    int8 acc_h[TM];
+    for (int r = 0; r < TM; ++r)
+        acc_h[r] = 0;
+    const __global int8 *wkh = (const __global int8 *)(w + K4 * TNB);
+#endif
 
     const __global int16 *wk = w + (size_t)nb * K4 * TNB;
     const __global uchar *a[TM];
@@ -181,6 +203,9 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
             VNNI_ROW(EDGE_WORD);
         }
         wk += ROW_WORDS * TNB;
+#if HALF
+        wkh += ROW_WORDS;
+#endif
     }
 
     // The sums leave the registers once, for an epilogue loop that is not unrolled: its code
@@ -200,7 +225,7 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
         if (m < M && c + 16 <= COUT) {
             STORE16(sums[q] + vload16(0, comp + c), m, c);
         }
-#if COUT % 16
+#if COUT % 16 && !HALF
         else if (m < M && c < COUT) {  // the last channels, one at a time
             int t[16];
             vstore16(sums[q], 0, t);
@@ -209,4 +234,19 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
         }
 #endif
     }
+#if HALF
+    const int c = TNB * 16;
+#pragma nounroll
+    for (int r = 0; r < TM && m0 + r < M; ++r) {
+        const int m = m0 + r;
+#if COUT == TNB * 16 + 8 && defined(STORE8)
+        STORE8(acc_h[r] + vload8(0, comp + c), m, c);
+#else
+        int t[8];
+        vstore8(acc_h[r], 0, t);
+        for (int j = 0; c + j < COUT; ++j)
+            y[OUT_AT(m, c + j)] = STORE_ONE(t[j] + comp[c + j], m, c + j);
+#endif
+    }
+#endif
 }

@@ -31,20 +31,34 @@ def vnni_local_size(grid: tuple[int, int], compute_units: int) -> tuple[int, int
 
 
 def vnni_channel_blocks(cout: int) -> int:
-    """16-channel blocks per work-item (TNB): up to 4, no more than the layer has."""
-    return min(4, -(-cout // 16))
+    """16-channel blocks per work-item (TNB): up to 4, no more than the layer has; without the
+    last one where that is a half block (:func:`vnni_half_block`)."""
+    return cout // 16 if vnni_half_block(cout) else min(4, -(-cout // 16))
 
 
-def pack_weights_vnni(w: np.ndarray, g: ConvGeometry, tnb: int) -> np.ndarray:
+def vnni_half_block(cout: int) -> bool:
+    """Whether the layer's channels end with at most 8 after 1 to 3 full blocks, all in one
+    work-item: those run on 8 lanes (PP-OCRv4 det's 24-channel layers: 16 + 8 lanes instead of
+    32; on CPUs that split a 512-bit instruction in two, a quarter less work)."""
+    return 16 < cout < 64 and 0 < cout % 16 <= 8
+
+
+def pack_weights_vnni(w: np.ndarray, g: ConvGeometry, tnb: int, half: bool = False) -> np.ndarray:
     """int8 ``[COUT_P/(16 tnb)][KH*ROW_WORDS][tnb][16][4]``: for each block of 16*tnb output
     channels (zero-padded to COUT_P) and each 4 terms of k, the channels' 4 weights, one
     64-byte vector per 16 channels.  k runs over the kernel rows, each row's KW*CIN terms
-    (kw, ci) zero-padded to ROW_WORDS*4 (the kernel reads a row as whole words)."""
+    (kw, ci) zero-padded to ROW_WORDS*4 (the kernel reads a row as whole words).  With ``half``
+    (one column of blocks), ``[KH*ROW_WORDS][8][4]`` follow for the last channels, from 16*tnb on."""
     check_weights(w, g)
-    cout_p = -(-g.cout // (16 * tnb)) * 16 * tnb
+    full = 16 * tnb
+    cout_p = full + 8 if half else -(-g.cout // full) * full
     row = g.kw * g.cin_g
     row4 = -(-row // 4) * 4
     rows = np.zeros((cout_p, g.kh, row4), np.int8)
     rows[: g.cout, :, :row] = w.transpose(0, 2, 3, 1).reshape(g.cout, g.kh, row)  # COUT, KH, (KW, CIN)
-    out = rows.reshape(cout_p // (16 * tnb), tnb, 16, g.kh * row4 // 4, 4).transpose(0, 3, 1, 2, 4)
-    return np.ascontiguousarray(out)
+    k4 = g.kh * row4 // 4
+    blocks = rows[: cout_p // full * full].reshape(cout_p // full, tnb, 16, k4, 4).transpose(0, 3, 1, 2, 4)
+    if not half:
+        return np.ascontiguousarray(blocks)
+    last = rows[full:].reshape(8, k4, 4).transpose(1, 0, 2)
+    return np.concatenate([blocks.reshape(-1), last.reshape(-1)])

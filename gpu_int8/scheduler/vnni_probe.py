@@ -18,14 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
-#: run after cl_kernels/vnni.cl: y = acc + a . w on 16 lanes
+#: run after cl_kernels/vnni.cl: y = acc + a . w on 16 lanes (VNNI), y8 the same on the low 8 (VNNI8)
 PROBE_KERNEL = """
 __attribute__((intel_reqd_sub_group_size(1)))
-__kernel void probe(__global const int16 *a, __global const int16 *w, __global int16 *y)
+__kernel void probe(__global const int16 *a, __global const int16 *w, __global int16 *y, __global int8 *y8)
 {
-    y[get_global_id(0)] = VNNI(a[2 * get_global_id(0) + 1], a[2 * get_global_id(0)], w[get_global_id(0)]);
+    const int i = get_global_id(0);
+    y[i] = VNNI(a[2 * i + 1], a[2 * i], w[i]);
+    y8[i] = VNNI8(a[2 * i + 1].lo, a[2 * i].lo, w[i].lo);
 }
 """
+#: names the marker files: a new probe does not trust an older one's answer
+PROBE_VERSION = 2
 PROBE_TIMEOUT_S = 120
 _answers: dict[str, bool] = {}
 
@@ -37,7 +41,7 @@ def cpu_has_vnni(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     except OSError:
         return False
     flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    return {"avx512_vnni", "avx512bw", "avx512f"} <= set(flags)
+    return {"avx512_vnni", "avx512bw", "avx512vl", "avx512f"} <= set(flags)
 
 
 def vnni_supported(info, cache_dir: Path | None = None) -> bool:
@@ -48,7 +52,7 @@ def vnni_supported(info, cache_dir: Path | None = None) -> bool:
     key = hashlib.sha256("\0".join([info.name, info.driver_version, info.platform_version]).encode()).hexdigest()[:16]
     if key in _answers:
         return _answers[key]
-    marker = Path(cache_dir) / f"vnni-probe-{key}" if cache_dir else None
+    marker = Path(cache_dir) / f"vnni-probe{PROBE_VERSION}-{key}" if cache_dir else None
     if marker is not None and marker.is_file():
         answer = marker.read_text().strip() == "ok"
     else:
@@ -91,16 +95,17 @@ def probe(platform_name: str, device_name: str) -> bool:
     rng = np.random.default_rng(0)
     a = rng.integers(-2**31, 2**31, (8, 2, 16), dtype=np.int64).astype(np.int32)
     w = rng.integers(-2**31, 2**31, (8, 16), dtype=np.int64).astype(np.int32)
-    y = np.empty((8, 16), np.int32)
+    y, y8 = np.empty((8, 16), np.int32), np.empty((8, 8), np.int32)
     mf = cl.mem_flags
     bufs = [cl.Buffer(ctx, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=v) for v in (a, w)]
-    out = cl.Buffer(ctx, mf.WRITE_ONLY, y.nbytes)
-    kernel(queue, (8,), None, *bufs, out)
-    cl.enqueue_copy(queue, y, out)
+    outs = [cl.Buffer(ctx, mf.WRITE_ONLY, v.nbytes) for v in (y, y8)]
+    kernel(queue, (8,), None, *bufs, *outs)
+    for host, buf in zip((y, y8), outs):
+        cl.enqueue_copy(queue, host, buf)
     ua = a[:, 0].view(np.uint8).reshape(8, 16, 4).astype(np.int64)
     sw = w.view(np.int8).reshape(8, 16, 4).astype(np.int64)
     expected = (a[:, 1].astype(np.int64) + (ua * sw).sum(axis=2) + 2**31) % 2**32 - 2**31
-    return bool(np.array_equal(y, expected))
+    return bool(np.array_equal(y, expected) and np.array_equal(y8, expected[:, :8]))
 
 
 if __name__ == "__main__":

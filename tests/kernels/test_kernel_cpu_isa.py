@@ -16,7 +16,7 @@ import pytest
 
 from gpu_int8.scheduler.conv_geometry import ConvGeometry
 from gpu_int8.scheduler.conv_kernels import ConvKernel
-from gpu_int8.scheduler.vnni_gemm import vnni_channel_blocks
+from gpu_int8.scheduler.vnni_gemm import vnni_channel_blocks, vnni_half_block
 from tests.kernels.conftest import vnni_device
 
 
@@ -40,6 +40,8 @@ def _function(disassembly: str, name: str) -> str:
 @pytest.mark.parametrize("geom", [ConvGeometry(1, 64, 14, 14, 256), ConvGeometry(1, 3, 30, 30, 24, 3, 3, (2, 2))],
                          ids=["1x1-64to256", "3x3-3ch-24"])
 def test_vnni_kernel_multiplies_with_512_bit_vpdpbusd(geom, tmp_path):
+    """zmm vpdpbusd for every 16-channel block of the tile, ymm for a last block of 8 (the
+    24-channel case), no 128-bit form, no library calls."""
     dev = vnni_device()
     if shutil.which("objdump") is None:
         pytest.skip("objdump (binutils) is not installed")
@@ -49,8 +51,11 @@ def test_vnni_kernel_multiplies_with_512_bit_vpdpbusd(geom, tmp_path):
     code = _function(_disassemble(kernel.binary(), tmp_path), "conv_gemm_vnni")
     assert code, "no conv_gemm_vnni function in the device binary"
     wide = re.findall(r"vpdpbusd\s+\S*zmm", code)
-    narrow = re.findall(r"vpdpbusd\s+\S*[xy]mm", code)
-    tiles = kernel.tile * vnni_channel_blocks(geom.cout)
-    print(f"\n{geom}: {len(wide)} zmm vpdpbusd (tile {kernel.tile} x {vnni_channel_blocks(geom.cout)} blocks)", end="")
-    assert len(wide) >= tiles and not narrow
+    half = re.findall(r"vpdpbusd\s+\S*ymm", code)  # the 8-lane last block (24 channels: 16 + 8)
+    narrow = re.findall(r"vpdpbusd\s+\S*xmm", code)
+    blocks, halves = vnni_channel_blocks(geom.cout), int(vnni_half_block(geom.cout))
+    print(f"\n{geom}: {len(wide)} zmm and {len(half)} ymm vpdpbusd (tile {kernel.tile} x {blocks} blocks"
+          f" + {halves} half)", end="")
+    assert len(wide) >= kernel.tile * blocks and len(half) >= kernel.tile * halves and not narrow
+    assert halves or not half
     assert "call" not in code, "the kernel calls a library routine"

@@ -15,8 +15,10 @@ def _info(name: str, intel: bool = True) -> SimpleNamespace:
 
 def test_cpu_flags(tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("processor : 0\nflags : fpu sse avx512f avx512bw avx512_vnni avx2\n")
+    cpuinfo.write_text("processor : 0\nflags : fpu sse avx512f avx512bw avx512vl avx512_vnni avx2\n")
     assert vnni_probe.cpu_has_vnni(cpuinfo)
+    cpuinfo.write_text("processor : 0\nflags : fpu sse avx512f avx512bw avx512_vnni avx2\n")
+    assert not vnni_probe.cpu_has_vnni(cpuinfo)  # the 8-lane form needs AVX-512 VL
     cpuinfo.write_text("processor : 0\nflags : fpu sse avx2 avx_vnni\n")
     assert not vnni_probe.cpu_has_vnni(cpuinfo)
     assert not vnni_probe.cpu_has_vnni(tmp_path / "missing")
@@ -29,7 +31,7 @@ def test_probe_runs_once_and_its_answer_is_kept(tmp_path, monkeypatch):
     info = _info(f"probe-test-{tmp_path.name}")
     assert vnni_probe.vnni_supported(info, tmp_path) and vnni_probe.vnni_supported(info, tmp_path)
     assert calls == [info.name]
-    markers = list(tmp_path.glob("vnni-probe-*"))
+    markers = list(tmp_path.glob("vnni-probe*-*"))
     assert len(markers) == 1 and markers[0].read_text() == "ok\n"
     vnni_probe._answers.clear()  # a new process: the answer comes from the cache folder
     assert vnni_probe.vnni_supported(info, tmp_path) and calls == [info.name]
