@@ -30,18 +30,8 @@
 #include "conv_tile.cl"
 
 #include "vnni.cl"
+#include "requant16.cl"
 
-inline float16 rq_affine16(int16 acc, float16 m, float16 b) {
-#pragma OPENCL FP_CONTRACT OFF
-    float16 p = convert_float16(acc) * m;
-    return p + b;
-}
-
-inline int16 rq_round_clamp16(float16 v, int lo, int hi) {
-    float16 r = rint(v);
-    r = min(max(r, (float16)((float)lo)), (float16)((float)hi));
-    return convert_int16(r);
-}
 
 #define ROW_BYTES (KW * CIN_G)
 #define ROW_WORDS ((ROW_BYTES + 3) / 4)
@@ -145,7 +135,7 @@ inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pa
 #define STORE16(v, m, c) EPI_STORE16(v, c, OUT_AT(m, c))
 #elif OUT_ROW_MAJOR && OUT_MODE == 0
 // 16 channels in one zmm each step (the 8-wide helpers of requant.cl serve PoCL too)
-#define STORE16(v, m, c) vstore16(RQ_CAT(convert_, RQ_CAT(OUT_T, 16))(rq_round_clamp16( \
+#define STORE16(v, m, c) vstore16(CONVERT_OUT16(rq_round_clamp16( \
     rq_affine16(v, vload16(0, mscale + (c)), vload16(0, bias + (c))), lo, hi)), 0, y + OUT_AT(m, c))
 #elif OUT_ROW_MAJOR && OUT_MODE == 1
 #define STORE16(v, m, c) vstore16(v, 0, y + OUT_AT(m, c))

@@ -24,6 +24,7 @@
 #endif
 
 #if CV == 16  // PoCL built for AVX2 mishandles 16-wide vectors (see requant.cl): Intel's runtime only
+#include "requant16.cl"
 #define ACCV int16
 #define LOAD_INT(p) convert_int16(vload16(0, p))
 #define STORE_ACC(v, p) vstore16(v, 0, p)
@@ -114,9 +115,11 @@ __kernel void dwconv_portable(__global const ACT_T *x,       // [N][IH][IW][C]
             continue;
         __global OUT_T *dst = y + ((size_t)row * OW + ow0 + t) * C + c0;
 #if OUT_MODE == 3 && defined(EPI_STORE8)
-        if (nc == CV) {  // the generated epilogue on 8 channels at a time
+        if (nc == CV) {  // the generated epilogue on all CV channels at once (or 8 at a time)
             const size_t off = ((size_t)row * OW + ow0 + t) * C + c0;
-#if CV == 16
+#if CV == 16 && defined(EPI_STORE16)
+            EPI_STORE16(acc[t] + vload16(0, comp + c0), c0, off);
+#elif CV == 16
             EPI_STORE8(acc[t].lo + vload8(0, comp + c0), c0, off);
             EPI_STORE8(acc[t].hi + vload8(1, comp + c0), c0 + 8, off + 8);
 #else
@@ -125,7 +128,13 @@ __kernel void dwconv_portable(__global const ACT_T *x,       // [N][IH][IW][C]
             continue;
         }
 #endif
-#if OUT_MODE == 0
+#if OUT_MODE == 0 && CV == 16
+        if (nc == CV) {  // requantized 16 channels at once
+            vstore16(CONVERT_OUT16(rq_round_clamp16(rq_affine16(acc[t] + vload16(0, comp + c0),
+                vload16(0, mscale + c0), vload16(0, bias + c0)), lo, hi)), 0, dst);
+            continue;
+        }
+#elif OUT_MODE == 0
         if (nc == CV) {  // requantized 8 channels at a time
             for (int h = 0; h < CV / 8; ++h) {
                 int a8[8];

@@ -199,7 +199,7 @@ class ConvKernel:
                 defines["EPI_STORE8(acc8,c,off)"] = self.epilogue.store8
             if self.epilogue.store4:
                 defines["EPI_STORE4(acc4,c,off)"] = self.epilogue.store4
-            if self.epilogue.store16 and self.variant == "vnni":
+            if self.epilogue.store16:  # kernels holding 16 channels in a vector (vnni, dwconv with CV=16)
                 defines["EPI_STORE16(acc16,c,off)"] = self.epilogue.store16
             self._program_kw = {"prelude": self.epilogue.prelude}
             consts = self.epilogue.consts if self.epilogue.consts.size else np.zeros(1, np.float32)
