@@ -48,7 +48,7 @@ def epilogue_launch(ctx: CompileContext, name: str, code: EpilogueCode, start: t
     ``step`` (whose epilogue ``code`` is) allows the vector kernels where they apply.
     """
     if step is not None and (start_coords is None or start_follows_channels):
-        launch = (eight_channel_launch(ctx, name, step, start, operands, out, axis, start_coords)
+        launch = (channel_vector_launch(ctx, name, step, start, operands, out, axis, start_coords)
                   or (to_nhwc_launch(ctx, name, step, start, operands, out, axis) if start_coords is None else None))
         if launch is not None:
             return launch
@@ -92,13 +92,14 @@ def to_nhwc_launch(ctx: CompileContext, name: str, step: Step, start: tuple[str,
                   gsize, lsize, name)
 
 
-def eight_channel_launch(ctx: CompileContext, name: str, step: Step, start: tuple[str, Placement],
+def channel_vector_launch(ctx: CompileContext, name: str, step: Step, start: tuple[str, Placement],
                          operands: dict[int, tuple[str, Placement]], out: tuple[str, Placement],
                          axis: int | None, start_coords=None) -> Launch | None:
     """``cl_kernels/plan_eltwise8.cl`` where it applies: a device that keeps work-items apart, an
-    NHWC output with C a multiple of 8, the start tensor stored like it (or gathered, with
-    consecutive channels reading consecutive elements), operands stored like it or per channel,
-    per-channel constants along the channels; else None."""
+    NHWC output with C a multiple of 8 (16 at a time where C is a multiple of 16), the start
+    tensor stored like it (or gathered, with consecutive channels reading consecutive
+    elements), operands stored like it or per channel, per-channel constants along the
+    channels; else None."""
     (out_name, out_p), (start_name, start_p) = out, start
     info = ctx.device.info
     if not info.keeps_work_items_apart or out_p.layout != "nhwc" or out_p.shape[1] % 8 or axis not in (None, 1):
@@ -111,27 +112,28 @@ def eight_channel_launch(ctx: CompileContext, name: str, step: Step, start: tupl
     elif start_p.shape != out_p.shape or start_p.layout != out_p.layout:
         return None
     n, channels, h, w = out_p.shape
+    vw = 16 if channels % 16 == 0 else 8  # one zmm per step where the channels allow
     values = {}
     for k, (_, p) in operands.items():
         if p.shape == out_p.shape and p.layout == out_p.layout:
-            values[k] = f"convert_float8(vload8(0, in{k} + i))"
+            values[k] = f"convert_float{vw}(vload{vw}(0, in{k} + i))"
         elif tuple(p.shape[1:]) == (channels, 1, 1) and p.shape[0] in (1, n) and p.layout in ("nhwc", "plain"):
             # per image and channel: [N or 1][C]
             image = "0" if p.shape[0] == 1 else f"(int){udiv_expr('(uint)i', h * w * channels, out_p.size)}"
-            values[k] = f"convert_float8(vload8(0, in{k} + {image} * {channels} + c))"
+            values[k] = f"convert_float{vw}(vload{vw}(0, in{k} + {image} * {channels} + c))"
         else:
             return None
-    code = step_epilogue(step, out_p, "ev8", width=8)
+    code = step_epilogue(step, out_p, f"ev{vw}", width=vw)
     defines = {
-        "OUT_T": out_p.cl_type, "SRC_T": start_p.cl_type, "COUNT": out_p.physical_size,
+        "OUT_T": out_p.cl_type, "SRC_T": start_p.cl_type, "VW": vw, "COUNT": out_p.physical_size,
         "CHANNEL(IDX)": f"(int)((uint)(IDX) - {udiv_expr('(uint)(IDX)', channels, out_p.physical_size)} * {channels}u)",
         "START_COORDS(i)": coords, "START_OFF": start_off,
-        "EPI8(y)": code.call("y", "c", "k", values), "STORE8(y)": STORE_VEC[out_p.dtype].format(w=8, v="y"),
+        "EPIW(y)": code.call("y", "c", "k", values), "STOREW(y)": STORE_VEC[out_p.dtype].format(w=vw, v="y"),
         "EXTRA_ARGS": extra_args(code, {k: p for k, (_, p) in operands.items()}),
     }
     refs = ctx.builder.instance(kernel_source("plan_eltwise8.cl"), defines, prelude=code.source,
                                 options=info.cl_std_option, group="eltwise8")
-    gsize, lsize = global_1d(out_p.physical_size // 8)
+    gsize, lsize = global_1d(out_p.physical_size // vw)
     args = [("t", out_name), ("t", start_name), ("b", ctx.epilogue_buffer(code))]
     args += [("t", operands[k][0]) for k in code.inputs]
     return Launch(refs["eltwise8"], args, gsize, lsize, name)
