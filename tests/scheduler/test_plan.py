@@ -128,6 +128,28 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
             assert all(launched[d] == ["eltwise8"] for d in deconvs), launched
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 4, 24), (1, 1, 2, 32), (1, 2, 3, 16), (1, 4, 2, 16), (1, 7, 2, 48)],
+                         ids=lambda s: "x".join(map(str, s)))
+def test_input_quantize_to_nhwc(any_device, shape):
+    """The model input's quantize into NHWC for a convolution: 16 pixels at a time interleaved by
+    shuffles (W a multiple of 16, 1 to 7 channels) or 8 stored byte by byte (W = 24), on Intel's
+    runtime; the reference's integers everywhere."""
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    s = ScheduleBuilder("to_nhwc", seed=3)
+    q = s.quantize(s.input("x", shape), "q", "u8", 0.02, 128)
+    s.outputs.append(s.conv(q, "c", 8, k=1))
+    schedule = s.build()
+    x = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
+    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
+    plan = build_plan(schedule, any_device, "portable", 16, keep_all=True)
+    executor = PlanExecutor(plan)
+    executor.run({"x": x})
+    assert {"q", "c"} <= set(compare_all(plan, executor, want))
+    if any_device.info.keeps_work_items_apart:
+        assert plan.steps[0].actions[0].kernel.name.startswith("eltwise_to_nhwc")
+
+
 def test_memory_reuse_and_profile(any_device):
     schedule = zoo(batch=1)
     x = np.random.default_rng(3).standard_normal((1, 3, 17, 19)).astype(np.float32)

@@ -81,15 +81,41 @@ def to_nhwc_launch(ctx: CompileContext, name: str, step: Step, start: tuple[str,
             or start_p.shape != out_p.shape or operands or axis is not None or out_p.shape[3] % 8
             or out_p.shape[1] >= 8):
         return None
-    code = step_epilogue(step, out_p, "ev8", width=8)
     n, c, h, w = out_p.shape
-    defines = {"OUT_T": out_p.cl_type, "SRC_T": start_p.cl_type, "N": n, "C": c, "H": h, "W": w,
-               "EPI8(y)": code.call("y", "c", "k", {}), "STORE8(y)": STORE_VEC[out_p.dtype].format(w=8, v="y")}
+    px = 16 if w % 16 == 0 else 8
+    code = step_epilogue(step, out_p, f"ev{px}", width=px)
+    defines = {"OUT_T": out_p.cl_type, "SRC_T": start_p.cl_type, "N": n, "C": c, "H": h, "W": w, "PX": px,
+               "EPIV(y)": code.call("y", "c", "k", {}), "STOREV(y)": STORE_VEC[out_p.dtype].format(w=px, v="y")}
+    if px == 16:
+        defines["INTERLEAVE(q,dst)"] = _interleave(c)
     refs = ctx.builder.instance(kernel_source("plan_eltwise_to_nhwc.cl"), defines, prelude=code.source,
                                 options=ctx.device.info.cl_std_option, group="eltwise8")
-    gsize, lsize = global_1d(n * h * (w // 8))
+    gsize, lsize = global_1d(n * h * (w // px))
     return Launch(refs["eltwise_to_nhwc"], [("t", out_name), ("t", start_name), ("b", ctx.epilogue_buffer(code))],
                   gsize, lsize, name)
+
+
+def _interleave(c: int) -> str:
+    """C statements storing 16 pixels x ``c`` channels (``q[ch]``, 16 lanes each) as ``c`` vectors of
+    16 bytes at ``dst``: output byte j is pixel j // c, channel j % c.  Each vector takes channels 0
+    and 1 with one shuffle2, then one more shuffle2 per further channel (keeping the other lanes)."""
+    if c == 1:
+        return "vstore16(q[0], 0, dst)"
+
+    def mask(values) -> str:
+        return "(uchar16)(" + ", ".join(str(v) for v in values) + ")"
+
+    stmts = []
+    for vec in range(c):
+        pixel = [(16 * vec + t) // c for t in range(16)]
+        channel = [(16 * vec + t) % c for t in range(16)]
+        first = [p if ch == 0 else 16 + p if ch == 1 else 0 for p, ch in zip(pixel, channel)]
+        expr = f"shuffle2(q[0], q[1], {mask(first)})"
+        for extra in range(2, c):
+            keep = [16 + p if ch == extra else t for t, (p, ch) in enumerate(zip(pixel, channel))]
+            expr = f"shuffle2({expr}, q[{extra}], {mask(keep)})"
+        stmts.append(f"vstore16({expr}, {vec}, dst)")
+    return "do { " + "; ".join(stmts) + "; } while (0)"
 
 
 def channel_vector_launch(ctx: CompileContext, name: str, step: Step, start: tuple[str, Placement],
