@@ -238,9 +238,11 @@ class ConvKernel:
         if self.depthwise:
             no_wi_vec = self.device.info.keeps_work_items_apart
             cv = 16 if no_wi_vec and g.c % 16 == 0 else 8  # channels per work-item (zmm on Intel's runtime)
-            # pixels per work-item: more where there are few channel blocks (16 channels at 320x320,
-            # Intel's runtime: 0.85 ms with 4, 0.55 with 8; 192 channels at 40x40, 5x5: 0.34 / 0.48)
-            self.tile = tile or (8 if g.c <= 2 * cv else 4)
+            # pixels per work-item: 8 where there are few channel blocks or small windows on wide rows
+            # (Intel's runtime, 4 / 8 pixels: 16 channels at 320x320 0.85 / 0.55 ms; 3x3 on 48
+            # channels at 160x160 0.32 / 0.26, on 192 at 40x40 0.19 / 0.16), else 4 (5x5 on 192
+            # channels at 40x40 0.34 / 0.48; 3x3 on 384 at 20x20 0.065 / 0.076)
+            self.tile = tile or (8 if g.c <= 2 * cv or (g.kw <= 3 and g.ow >= 40) else 4)
             defines.update(TW=self.tile, CV=cv, NO_WI_VECTORIZE=int(no_wi_vec))
             if no_wi_vec:
                 opts = [self.device.info.cl_std_option]
