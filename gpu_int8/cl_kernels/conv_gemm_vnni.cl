@@ -20,18 +20,19 @@
 // (pad_row).  Signed activations (ACT_FLIP=1) are read with the sign bits flipped, x + 128;
 // the host takes 128 * sum(w[c]) off comp[c].
 //
-// Layouts: x NHWC (ACT_T), y NHWC (OUT_T); weights [COUT_P/(16 TNB)][KH*ROW_WORDS][TNB][16][4]
-// int8, channels zero-padded to COUT_P.
-// Work-item: TM pixels x TNB*16 channels, global = (COUT_P/(16 TNB), ceil(M/TM)).
+// Layouts: x NHWC (ACT_T), y NHWC (OUT_T) unless OUT_ROW/OUT_COL/OUT_CH say otherwise (see
+// below); weights [COUT_P/(16 TNB)][KH*ROW_WORDS][TNB][16][4] int8, channels zero-padded to
+// COUT_P, and with HALF [KH*ROW_WORDS][8][4] after them for the last 8.
+// Work-item: TM pixels x TNB*16 (+8 with HALF) channels, global = (COUT_P/(16 TNB) or 1 with
+// HALF, ceil(M/TM)).
 //
-// Build-time macros: as conv_gemm_portable.cl plus TM, TNB, ACT_FLIP.
+// Build-time macros: as conv_gemm_portable.cl plus TM, TNB, HALF, ACT_FLIP.
 
 #include "requant.cl"
 #include "conv_tile.cl"
 
 #include "vnni.cl"
 #include "requant16.cl"
-
 
 #define ROW_BYTES (KW * CIN_G)
 #define ROW_WORDS ((ROW_BYTES + 3) / 4)
