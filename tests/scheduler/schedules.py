@@ -108,16 +108,17 @@ class ScheduleBuilder:
         self._step(name, "conv", inputs, [name], attrs, consts, program, axis=1)
         return name
 
-    def deconv(self, x, name, cout, k=2, stride=2, dtype="u8", act=None) -> str:
+    def deconv(self, x, name, cout, k=2, stride=2, dtype="u8", act=None, out_f32=False) -> str:
         n, c, h, w = self.shape(x)
         weights = self.rng.integers(-4, 5, (1, c, cout, k, k)).astype(np.int8)
         oh, ow = stride * (h - 1) + k, stride * (w - 1) + k
         consts = {"w": weights, "comp": self.rng.integers(-100, 100, cout).astype(np.int32),
                   "m": self.vec(cout, 0.05, 0.15), "b": self.vec(cout, 0, 40)}
-        self._tensor(name, (n, cout, oh, ow), dtype)
+        self._tensor(name, (n, cout, oh, ow), "f32" if out_f32 else dtype)
         attrs = {"strides": [stride] * 2, "dilations": [1, 1], "pads_begin": [0, 0], "pads_end": [0, 0],
                  "output_padding": [0, 0]}
-        program = [("affine", "m", "b")] + ([("act", act, {})] if act else []) + [("round", *INT_RANGES[dtype])]
+        program = [("affine", "m", "b")] + ([("act", act, {})] if act else [])
+        program += [] if out_f32 else [("round", *INT_RANGES[dtype])]
         self._step(name, "deconv", [x], [name], attrs, consts, program, axis=1)
         return name
 

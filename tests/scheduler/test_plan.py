@@ -81,7 +81,7 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
     per-channel operand, convolutions running their whole epilogue in the GEMM kernel (16
     channels at a time in the vnni kernel), a padded 3x3 / 2 max pool with ceil rounding on 16
     channels, and deconvolutions whose stride equals their kernel (16 channels; 24 with hswish;
-    8 channels from 3x3 taps, 72 GEMM channels): on Intel's runtime the vector kernels (the max
+    8 channels from 3x3 taps, 72 GEMM channels; 8 float channels): on Intel's runtime the vector kernels (the max
     pool's on every device), everywhere the reference's integers.  The deconvolutions store
     straight from the vnni kernel where it runs, else through a gathering epilogue pass; the
     ``no-vnni`` case checks the pass on a machine that has VNNI too."""
@@ -98,6 +98,7 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
     rq = s.requantize(c1, "rq", "u8", other=se, op="mul")
     deconvs = [s.deconv(rq, "dc", 16), s.deconv(c1, "dc2", 24, dtype="i8", act="hswish"),
                s.deconv(rq, "dc3", 8, k=3, stride=3)]
+    deconvs_f32 = [s.deconv(rq, "dc4", 8, out_f32=True)]  # a float model output: GEMM, then the pass
     # one-group convolutions with a whole program in the kernel (hswish; a residual add, 40
     # channels: two full blocks of 16 and a partial one)
     c2 = s.conv(c1, "c2", 32, k=1, dtype="i8", act="hswish")
@@ -105,7 +106,7 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
     mp = s.op("move", "MaxPool", [c1], "mp", [(2, 16, 4, 9), (2, 16, 4, 9)], ["u8", "i64"],
               {"kernel": [3, 3], "strides": [2, 2], "pads_begin": [1, 1], "pads_end": [0, 1],
                "rounding_type": "ceil", "opset": 8, "dilations": [1, 1]}, n_out=2)[0]
-    s.outputs += [*deconvs, mp, c3]
+    s.outputs += [*deconvs, *deconvs_f32, mp, c3]
     schedule = s.build()
     x_data = np.random.default_rng(1).standard_normal((2, 3, 8, 16)).astype(np.float32)
     want = Int8Executor(schedule).run({"x": x_data}, keep_all=True)
@@ -113,7 +114,7 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
     executor = PlanExecutor(plan)
     executor.run({"x": x_data})
     compared = compare_all(plan, executor, want)
-    assert {"q", "c1", "rq", "mp", "c2", "c3", *deconvs} <= set(compared)
+    assert {"q", "c1", "rq", "mp", "c2", "c3", *deconvs, *deconvs_f32} <= set(compared)
     kernels = {sp.step.name: sp.kernel for sp in plan.steps}
     assert kernels["mp"] == "max_pool16"
     assert kernels["c2"].endswith(":epilogue") and kernels["c3"].endswith(":epilogue"), kernels

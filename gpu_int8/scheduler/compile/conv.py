@@ -296,7 +296,7 @@ def _deconv_scattered(ctx: CompileContext, step: Step, geom: ConvGeometry, flat:
             or not ctx.device.info.keeps_work_items_apart):
         return None
     mode, m, b, lo, hi, fused = store_mode(ctx, step, y_p)
-    if mode == "i32":
+    if mode not in ("u8", "i8", "epilogue"):  # "f32" (one affine) would store one value at a time
         return None
     gemm_cout = geom.cout
     # GEMM row m = (n, ih, iw), channel c = (th * KW + tw) * Cout + co -> output (n, ih*KH+th, iw*KW+tw, co):
