@@ -13,7 +13,9 @@ int8 (its own LPT).  Two checks, printed with ``-s``:
   does, on most inputs of these models: each rounding tie that lands on the
   other side in one layer moves values of the next across their rounding
   boundaries, and the flips multiply with depth).  Then gpu_int8 must stay
-  within ``FLOOR_MARGIN`` of that floor.
+  within ``FLOOR_MARGIN`` of that floor.  For the record the test also prints
+  OpenVINO against itself with its int8 kernels held to AVX-512 without VNNI
+  (as on CPUs before Cascade Lake; where this CPU has VNNI).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from tests.fixtures import (
     float_ir,
     nncf_ir,
     ov_run,
+    ov_run_without_vnni,
     ov_tensors,
     rounding_sensitivity,
     step_flips,
@@ -69,13 +72,16 @@ def test_fakequantize_reference_matches_openvino(name, real_inputs):
     xml = nncf_ir(name)
     reference = FloatReference(xml, MODELS[name].input_shape)
     failures = []
-    for i, x in enumerate(real_inputs(name, N_INPUTS)):
+    xs = real_inputs(name, N_INPUTS)
+    other_isa = ov_run_without_vnni(xml, xs)  # for the record: OpenVINO against itself on older CPUs
+    for i, x in enumerate(xs):
         expected, actual = ov_run(xml, x), reference.run(x)
         assert len(actual) == len(expected)
         result = agreement(actual[0], expected[0])
         floor = rounding_sensitivity(lambda v: ov_run(xml, v)[0], x, seed=i)
-        print(f"\n{name} NNCF IR input {i}: {result}; OpenVINO vs itself under 1e-5 input noise: cos={floor:.6f}",
-              end="")
+        print(f"\n{name} NNCF IR input {i}: {result}; OpenVINO vs itself under 1e-5 input noise: cos={floor:.6f}"
+              + ("" if other_isa is None else
+                 f"; without VNNI: cos={agreement(other_isa[i], expected[0]).cosine:.6f}"), end="")
         if result.cosine < min(MIN_COSINE, floor - FLOOR_MARGIN):
             failures.append(f"input {i}: cos {result.cosine:.6f} (OpenVINO's own floor {floor:.6f})")
     assert not failures, f"{name}: " + "; ".join(failures)
