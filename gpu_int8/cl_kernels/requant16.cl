@@ -11,9 +11,11 @@ inline float16 rq_affine16(int16 acc, float16 m, float16 b) {
 }
 
 inline int16 rq_round_clamp16(float16 v, int lo, int hi) {
-    float16 r = rint(v);
-    r = min(max(r, (float16)((float)lo)), (float16)((float)hi));
-    return convert_int16(r);
+    // clamped to the (integer, 8-bit) bounds first, which commutes with rounding; then adding
+    // 1.5 * 2^23 rounds half to even into the low mantissa bits: two instructions where rint
+    // and the conversion take three (convert_int16_rte is a library call here)
+    float16 r = min(max(v, (float16)((float)lo)), (float16)((float)hi));
+    return as_int16(r + (float16)(12582912.0f)) - 0x4B400000;
 }
 
 #define CONVERT_OUT16(v) RQ_CAT(convert_, RQ_CAT(OUT_T, 16))(v)
