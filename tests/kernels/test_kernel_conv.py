@@ -169,6 +169,26 @@ def test_portable_tile_and_local_size_variants(any_device):
         np.testing.assert_array_equal(y, ref, err_msg=f"tile {tile} local {local}")
 
 
+def test_depthwise_work_groups_of_whole_rows(any_device):
+    """Work-groups of several whole output rows (Intel's runtime's default: whole_rows_local_size)
+    whose count does not divide the rows: the grid's tail rows are skipped, every value exact."""
+    from gpu_int8.scheduler.conv_kernels import whole_rows_local_size
+
+    assert whole_rows_local_size((1, 40, 320), 2, 8192) == (1, 40, 10)  # 16 groups per core
+    assert whole_rows_local_size((3, 20, 7), 2, 8192) == (3, 20, 1)
+    assert whole_rows_local_size((64, 200, 7), 2, 8192) == (1, 1, 1)  # a row beyond the largest group
+    geom = ConvGeometry(1, 32, 7, 21, 32, 3, 3, (1, 1), (1, 1), (1, 1), groups=32)
+    x, w, comp, pad_value = _data(geom, np.int8, seed=4)
+    ref = _reference_acc(geom, x, w, comp, pad_value)
+    ones = np.ones(geom.cout, np.float32)
+    blocks = 2 if any_device.info.keeps_work_items_apart else 4  # 16 or 8 channels per work-item
+    for tile, rows in ((8, 3), (4, 2)):
+        local = (blocks, -(-geom.ow // tile), rows)
+        y = run_conv(any_device, "portable", geom, x, w, comp, ones, 0 * ones, act=np.int8, out="i32",
+                     pad_value=pad_value, tile=tile, local_size=local)
+        np.testing.assert_array_equal(y, ref, err_msg=f"tile {tile} local {local}")
+
+
 def random_geometry(rng: np.random.Generator) -> ConvGeometry:
     """A random convolution: odd channels, stride 1/2, padding, dilation, groups or depthwise, batch."""
     kind = rng.choice(["dense", "grouped", "depthwise"])
