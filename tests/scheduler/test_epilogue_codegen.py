@@ -132,3 +132,39 @@ def test_canonical_requant_folds_relu_and_clamp():
     ref = run_epilogue(y, prog, CONSTS, [], None)
     _, _, lo, hi = canonical_requant(prog, CONSTS)
     assert np.array_equal(np.clip(np.rint(y), lo, hi), ref)
+
+
+@pytest.mark.parametrize("dtype, lo, hi", [("u8", 0, 255), ("i8", -128, 127), ("i8", -5, 100)])
+@pytest.mark.parametrize("width", [1, 16])
+def test_stored_8bit_values_are_their_rounded_values(any_device, dtype, lo, hi, width):
+    """A program that ends rounding into an 8-bit type stores through the low byte of y + 1.5 * 2^23
+    (store_expr); every value of the range comes out as itself, on every runtime.  Elsewhere the
+    saturating conversion stays."""
+    import pyopencl as cl
+
+    from gpu_int8.scheduler.compile.context import store_expr
+
+    program = [("affine", "m", "b"), ("round", lo, hi)]
+    stored = store_expr(dtype, "v", width, program)
+    assert "12582912.0f" in stored and "_sat" not in stored
+    assert "_sat" in store_expr(dtype, "v", width, [("affine", "m", "b"), ("round", -300, 300)])
+    assert "_sat" in store_expr(dtype, "v", width, [("affine", "m", "b")])
+    assert "_sat" in store_expr(dtype, "v", width)
+    t = "uchar" if dtype == "u8" else "char"
+    value = "y[i]" if width == 1 else "vload16(i, y)"
+    body = f"out[i] = {store_expr(dtype, value, width, program)};" if width == 1 else \
+        f"vstore16({store_expr(dtype, value, width, program)}, i, out);"
+    source = f"""
+__kernel void t(__global const float *y, __global {t} *out)
+{{
+    const int i = get_global_id(0);
+    {body}
+}}
+"""
+    values = np.resize(np.arange(lo, hi + 1, dtype=np.float32), 512)
+    prg = cl.Program(any_device.context, source).build(options="-cl-std=CL1.2")
+    alloc = any_device.allocator
+    out = np.empty(values.size, np.uint8 if dtype == "u8" else np.int8)
+    dst = alloc.alloc(out.nbytes)
+    prg.t(any_device.queue, (values.size // width,), None, alloc.from_numpy(values), dst)
+    np.testing.assert_array_equal(alloc.copyout(out, dst), values.astype(out.dtype))

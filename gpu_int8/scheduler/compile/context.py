@@ -73,15 +73,27 @@ def step_epilogue(step: Step, out: Placement, name_hint: str = "ep", width: int 
     return code
 
 
-def store_expr(dtype: str, value: str) -> str:
-    """C expression converting float ``value`` (already rounded for integer types) to the storage type."""
-    return {"u8": f"convert_uchar_sat({value})", "i8": f"convert_char_sat({value})",
-            "f32": f"({value})", "i32": f"convert_int_sat_rte({value})"}[dtype]
+def store_expr(dtype: str, value: str, width: int = 1, program: list | None = None) -> str:
+    """C expression converting float ``value`` (``width`` lanes, already rounded for integer types)
+    to the storage type.
+
+    Where the step's ``program`` ends rounding into bounds inside an 8-bit type, the value is an
+    integer that fits: adding 1.5 * 2^23 puts it, two's complement, in the float's low mantissa
+    bits, and the truncating conversion keeps that low byte.  One add where a saturating
+    conversion tests for NaN, clamps and rounds again (six instructions on Intel's CPU runtime)."""
+    w = "" if width == 1 else str(width)
+    if dtype in ("u8", "i8") and program and _rounds_into(program[-1], dtype):
+        return f"convert_{CL_INT8[dtype]}{w}(as_int{w}(({value}) + (float{w})(12582912.0f)))"
+    return {"u8": f"convert_uchar{w}_sat({value})", "i8": f"convert_char{w}_sat({value})",
+            "f32": f"({value})", "i32": f"convert_int{w}_sat_rte({value})"}[dtype]
 
 
-#: float vector -> the stored vector of each output type (values already rounded for integer types)
-STORE_VEC = {"u8": "convert_uchar{w}_sat({v})", "i8": "convert_char{w}_sat({v})", "f32": "({v})",
-             "i32": "convert_int{w}_sat_rte({v})"}
+CL_INT8 = {"u8": "uchar", "i8": "char"}
+
+
+def _rounds_into(ins, dtype: str) -> bool:
+    info = np.iinfo(np.uint8 if dtype == "u8" else np.int8)
+    return ins[0] == "round" and info.min <= ins[1] <= ins[2] <= info.max
 
 
 def global_1d(count: int, local: int = LOCAL) -> tuple[tuple[int], tuple[int]]:

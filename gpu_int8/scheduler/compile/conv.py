@@ -21,7 +21,7 @@ import numpy as np
 
 from gpu_int8.schedule import Step
 from gpu_int8.scheduler.compile.actions import CallLaunch, Launch, StepPlan
-from gpu_int8.scheduler.compile.context import STORE_VEC, CompileContext, extra_args, step_epilogue, store_expr
+from gpu_int8.scheduler.compile.context import CompileContext, extra_args, step_epilogue, store_expr
 from gpu_int8.scheduler.compile.eltwise import epilogue_launch
 from gpu_int8.scheduler.compile.indexing import Placement, udiv_expr
 from gpu_int8.scheduler.conv_geometry import ConvGeometry
@@ -143,7 +143,7 @@ def fused_epilogue(ctx: CompileContext, step: Step, y_p: Placement) -> tuple[Fus
     if any(ctx.placement(t).shape != y_p.shape or ctx.placement(t).layout != y_p.layout for t in ops):
         return None
     values = {k: f"(float)epi_in{k}[off]" for k in code.inputs}
-    store = store_expr(y_p.dtype, code.call("(float)(acc)", "(c)", "epi_k", values))
+    store = store_expr(y_p.dtype, code.call("(float)(acc)", "(c)", "epi_k", values), program=step.epilogue)
     params = ", __global const float *epi_k" + "".join(
         f", __global const {ctx.placement(step.inputs[k]).cl_type} *epi_in{k}" for k in code.inputs)
     # 8 (conv_gemm_portable), 4 (conv_gemm_dot) or 16 (conv_gemm_vnni, Intel's runtime only)
@@ -153,7 +153,8 @@ def fused_epilogue(ctx: CompileContext, step: Step, y_p: Placement) -> tuple[Fus
         vec = step_epilogue(step, y_p, f"ep{width}", width=width)
         values = {k: f"convert_float{width}(vload{width}(0, epi_in{k} + (off)))" for k in vec.inputs}
         value = vec.call(f"convert_float{width}(acc{width})", "(c)", "epi_k", values)
-        stores[width] = (vec.source, f"vstore{width}({STORE_VEC[y_p.dtype].format(w=width, v=value)}, 0, y + (off))")
+        stored = store_expr(y_p.dtype, value, width, step.epilogue)
+        stores[width] = (vec.source, f"vstore{width}({stored}, 0, y + (off))")
     source = code.source + "".join(src for src, _ in stores.values())
     return FusedEpilogue(source, store, y_p.cl_type, params, code.consts, stores[8][1], stores[4][1],
                          stores.get(16, ("", ""))[1]), ops
@@ -195,7 +196,8 @@ def _epilogue_defines(ctx: CompileContext, step: Step, y_p: Placement) -> tuple[
     code = step_epilogue(step, y_p)
     coords = ["n", "c", "oh", "ow"]
     values = {k: f"(float)in{k}[{ctx.placement(step.inputs[k]).offset(coords, y_p.shape)}]" for k in code.inputs}
-    defines = {"EPI(y,c,n,oh,ow)": code.call("y", "c", "k", values), "STORE(y)": store_expr(y_p.dtype, "y"),
+    defines = {"EPI(y,c,n,oh,ow)": code.call("y", "c", "k", values),
+               "STORE(y)": store_expr(y_p.dtype, "y", program=step.epilogue),
                "EXTRA_ARGS": extra_args(code, {k: ctx.placement(step.inputs[k]) for k in code.inputs})}
     return defines, code, [("t", step.inputs[k]) for k in code.inputs]
 

@@ -10,7 +10,6 @@ import numpy as np
 from gpu_int8.schedule import Step
 from gpu_int8.scheduler.compile.actions import Launch, StepPlan
 from gpu_int8.scheduler.compile.context import (
-    STORE_VEC,
     CompileContext,
     extra_args,
     global_1d,
@@ -61,7 +60,8 @@ def epilogue_launch(ctx: CompileContext, name: str, code: EpilogueCode, start: t
     defines = {
         "OUT_T": out_p.cl_type, "SRC_T": start_p.cl_type, "COUNT": out_p.physical_size,
         "COORDS(IDX)": body, "SKIP": f"({skip})", "SRC_OFF": src_off,
-        "EPI(y)": code.call("y", channel, "k", values), "STORE(y)": store_expr(out_p.dtype, "y"),
+        "EPI(y)": code.call("y", channel, "k", values),
+        "STORE(y)": store_expr(out_p.dtype, "y", program=step.epilogue if step is not None else None),
         "EXTRA_ARGS": extra_args(code, {k: p for k, (_, p) in operands.items()}),
     }
     refs = ctx.builder.instance(kernel_source("plan_eltwise.cl"), defines, prelude=code.source)
@@ -85,7 +85,7 @@ def to_nhwc_launch(ctx: CompileContext, name: str, step: Step, start: tuple[str,
     px = 16 if w % 16 == 0 else 8
     code = step_epilogue(step, out_p, f"ev{px}", width=px)
     defines = {"OUT_T": out_p.cl_type, "SRC_T": start_p.cl_type, "N": n, "C": c, "H": h, "W": w, "PX": px,
-               "EPIV(y)": code.call("y", "c", "k", {}), "STOREV(y)": STORE_VEC[out_p.dtype].format(w=px, v="y")}
+               "EPIV(y)": code.call("y", "c", "k", {}), "STOREV(y)": store_expr(out_p.dtype, "y", px, step.epilogue)}
     if px == 16:
         defines["INTERLEAVE(q,dst)"] = _interleave(c)
     refs = ctx.builder.instance(kernel_source("plan_eltwise_to_nhwc.cl"), defines, prelude=code.source,
@@ -154,7 +154,7 @@ def channel_vector_launch(ctx: CompileContext, name: str, step: Step, start: tup
         "OUT_T": out_p.cl_type, "SRC_T": start_p.cl_type, "VW": vw, "COUNT": out_p.physical_size,
         "CHANNEL(IDX)": f"(int)((uint)(IDX) - {udiv_expr('(uint)(IDX)', channels, out_p.physical_size)} * {channels}u)",
         "START_COORDS(i)": coords, "START_OFF": start_off,
-        "EPIW(y)": code.call("y", "c", "k", values), "STOREW(y)": STORE_VEC[out_p.dtype].format(w=vw, v="y"),
+        "EPIW(y)": code.call("y", "c", "k", values), "STOREW(y)": store_expr(out_p.dtype, "y", vw, step.epilogue),
         "EXTRA_ARGS": extra_args(code, {k: p for k, (_, p) in operands.items()}),
     }
     refs = ctx.builder.instance(kernel_source("plan_eltwise8.cl"), defines, prelude=code.source,

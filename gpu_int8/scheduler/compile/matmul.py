@@ -86,7 +86,7 @@ def generic_matmul(ctx: CompileContext, step: Step, const_w: bool, b_shape, ta: 
         "A_OFF(kk)": a_p.offset(a_coords, batch_shape + a_p.shape[-2:]),
         "B_OFF(kk)": b_p.offset(b_coords, batch_shape + tuple(b_shape[-2:])),
         "KDIM": kdim, "COMP": comp_expr, "EPI(y)": code.call("y", channel, "k", values),
-        "STORE(y)": store_expr(y_p.dtype, "y"),
+        "STORE(y)": store_expr(y_p.dtype, "y", program=step.epilogue),
         "EXTRA_ARGS": extra_args(code, {k: ctx.placement(step.inputs[k]) for k in code.inputs}),
     }
     refs = ctx.builder.instance(kernel_source("plan_matmul.cl"), defines, prelude=code.source)

@@ -101,7 +101,7 @@ def compile_avg_pool(ctx: CompileContext, step: Step) -> StepPlan | None:
                                          f"ow = {names[3]};",
         "SKIP": f"({skip})", "LOWEST": 0, "FILL": 0 if a["exclude_pad"] else int(a["pad_value"]),
         "EXCLUDE_PAD": int(bool(a["exclude_pad"])),
-        "EPI(y)": code.call("y", channel, "k", {}), "STORE(y)": store_expr(yp.dtype, "y"),
+        "EPI(y)": code.call("y", channel, "k", {}), "STORE(y)": store_expr(yp.dtype, "y", program=step.epilogue),
     })
     refs = ctx.builder.instance(kernel_source("plan_pool.cl"), defines, prelude=code.source)
     gsize, lsize = global_1d(yp.physical_size)
@@ -139,7 +139,7 @@ def compile_reduce_mean(ctx: CompileContext, step: Step) -> StepPlan | None:
         "X_T": xp.cl_type, "Y_T": yp.cl_type, "COUNT": yp.physical_size, "COORDS(IDX)": body,
         "SKIP": f"({skip})", "LOOPS": " ".join(loops), "LOOPS_END": "}" * len(loops),
         "X_OFF": xp.offset(in_coords), "COUNT_R": count,
-        "EPI(y)": code.call("y", channel, "k", {}), "STORE(y)": store_expr(yp.dtype, "y"),
+        "EPI(y)": code.call("y", channel, "k", {}), "STORE(y)": store_expr(yp.dtype, "y", program=step.epilogue),
     }
     refs = ctx.builder.instance(kernel_source("plan_reduce.cl"), defines, prelude=code.source)
     gsize, lsize = global_1d(yp.physical_size, 16)
