@@ -216,7 +216,16 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
         if (m < M && c + 16 <= COUT) {
             STORE16(sums[q] + vload16(0, comp + c), m, c);
         }
-#if COUT % 16 && !HALF
+#if COUT % 16 && !HALF && OUT_ROW_MAJOR && OUT_MODE == 0
+        else if (m < M && c < COUT) {  // the last COUT % 16 channels: requantized as a block (the
+            // host pads the per-channel constants to whole blocks), then stored byte by byte
+            OUT_T t[16];
+            vstore16(CONVERT_OUT16(rq_round_clamp16(rq_affine16(sums[q] + vload16(0, comp + c),
+                vload16(0, mscale + c), vload16(0, bias + c)), lo, hi)), 0, t);
+            for (int j = 0; j < COUT % 16; ++j)
+                y[OUT_AT(m, c + j)] = t[j];
+        }
+#elif COUT % 16 && !HALF
         else if (m < M && c < COUT) {  // the last channels, one at a time
             int t[16];
             vstore16(sums[q], 0, t);

@@ -181,8 +181,6 @@ class ConvKernel:
         self.hi = np.int32(info.max if hi is None and info else (hi if hi is not None else 0))
         self.layout = "fsv16" if family == "intel" else "nhwc"
         alloc = device.allocator
-        cpad = blocks(geom.cout) * BLOCK if family == "intel" else geom.cout
-
         def per_channel(a, dtype):
             v = np.zeros(cpad, dtype)
             v[: geom.cout] = np.asarray(a, dtype).reshape(geom.cout)
@@ -196,6 +194,9 @@ class ConvKernel:
                 # the dot and vnni kernels read x + 128 (sign bit flipped): take 128 * sum(w[c]) back off
                 flip = 128 * weights.reshape(geom.cout, -1).astype(np.int64).sum(axis=1)
                 comp = (np.asarray(comp, np.int64).reshape(-1) - flip).astype(np.int32)
+        # zero-padded to whole blocks where kernels read them a block at a time (the vnni kernel's
+        # last block of a layer whose channels are not a multiple of 16)
+        cpad = blocks(geom.cout) * BLOCK if family == "intel" or self.variant == "vnni" else geom.cout
         self._comp, self._m, self._b = per_channel(comp, np.int32), per_channel(mscale, np.float32), \
             per_channel(bias, np.float32)
         defines = dict(ACT_T=act_t, OUT_T=out_t, OUT_MODE=out_mode, **geom.geometry_defines())

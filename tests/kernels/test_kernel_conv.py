@@ -279,10 +279,12 @@ def test_dot_kernel_row_runs(any_device, act, monkeypatch):
 @pytest.mark.parametrize("act", [np.uint8, np.int8])
 def test_vnni_kernel_reads_taps_in_place(act):
     """Input channels a multiple of 4: taps read as words in place (padding, stride, dilation, a
-    partial last block of output channels), u8 and i8 inputs, int32 and requantized outputs."""
+    partial last block of output channels: 70 = 4 x 16 + 6, 12 alone), u8 and i8 inputs, int32
+    and requantized outputs."""
     dev, family, variant = vnni_device(), "portable", "vnni"
     for geom in (ConvGeometry(2, 20, 11, 9, 70, 3, 3, (2, 1), (1, 2), (0, 1), (1, 2)),
-                 ConvGeometry(1, 8, 7, 7, 24, 5, 5, (1, 1), (2, 2), (2, 2))):
+                 ConvGeometry(1, 8, 7, 7, 24, 5, 5, (1, 1), (2, 2), (2, 2)),
+                 ConvGeometry(1, 48, 6, 10, 12)):
         x, w, comp, pad_value = _data(geom, act, seed=geom.cout)
         k = ConvKernel(dev, "portable", geom, w, comp, np.ones(geom.cout, np.float32), np.zeros(geom.cout, np.float32),
                        act_dtype=act, out="i32", pad_value=pad_value, variant="vnni")
