@@ -118,33 +118,33 @@ inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pa
 #else
 #define OUT_ROW_MAJOR 0
 #endif
-#define OUT_AT(m, c) (OUT_ROW(m) + OUT_COL(c))
 
-// One output value (returned), and 8 and 16 of them from channel c on (stored): requantized,
-// raw, or through the step's epilogue
+// One output value (returned), and 8 and 16 of them from channel c on (stored at offset off,
+// channels c+8.. at off8): requantized, raw, or through the step's epilogue
 #if OUT_MODE == 3
-#define STORE_ONE(v, m, c) EPI_STORE(v, OUT_CH(c), OUT_AT(m, c))
-#define STORE8(v, m, c) EPI_STORE8(v, OUT_CH(c), OUT_AT(m, c))
+#define STORE_ONE(v, c, off) EPI_STORE(v, OUT_CH(c), off)
+#define STORE8(v, c, off) EPI_STORE8(v, OUT_CH(c), off)
 #else
-#define STORE_ONE(v, m, c) rq_out(v, mscale[OUT_CH(c)], bias[OUT_CH(c)], lo, hi)
+#define STORE_ONE(v, c, off) rq_out(v, mscale[OUT_CH(c)], bias[OUT_CH(c)], lo, hi)
 #endif
 #if OUT_MODE == 0
-#define STORE8(v, m, c) vstore8(CONVERT_OUT8(rq_round_clamp8(rq_affine8(v, vload8(0, mscale + OUT_CH(c)), \
-    vload8(0, bias + OUT_CH(c))), lo, hi)), 0, y + OUT_AT(m, c))
+#define STORE8(v, c, off) vstore8(CONVERT_OUT8(rq_round_clamp8(rq_affine8(v, vload8(0, mscale + OUT_CH(c)), \
+    vload8(0, bias + OUT_CH(c))), lo, hi)), 0, y + (off))
 #endif
 #if OUT_ROW_MAJOR && OUT_MODE == 3 && defined(EPI_STORE16)
-#define STORE16(v, m, c) EPI_STORE16(v, c, OUT_AT(m, c))
+#define STORE16(v, c, off, off8) EPI_STORE16(v, c, off)
 #elif OUT_ROW_MAJOR && OUT_MODE == 0
 // 16 channels in one zmm each step (the 8-wide helpers of requant.cl serve PoCL too)
-#define STORE16(v, m, c) vstore16(CONVERT_OUT16(rq_round_clamp16( \
-    rq_affine16(v, vload16(0, mscale + (c)), vload16(0, bias + (c))), lo, hi)), 0, y + OUT_AT(m, c))
+#define STORE16(v, c, off, off8) vstore16(CONVERT_OUT16(rq_round_clamp16( \
+    rq_affine16(v, vload16(0, mscale + (c)), vload16(0, bias + (c))), lo, hi)), 0, y + (off))
 #elif OUT_ROW_MAJOR && OUT_MODE == 1
-#define STORE16(v, m, c) vstore16(v, 0, y + OUT_AT(m, c))
+#define STORE16(v, c, off, off8) vstore16(v, 0, y + (off))
 #elif (OUT_MODE == 3 && defined(EPI_STORE8)) || OUT_MODE == 0
-#define STORE16(v, m, c) do { STORE8((v).lo, m, c); STORE8((v).hi, m, (c) + 8); } while (0)
+#define STORE16(v, c, off, off8) do { STORE8((v).lo, c, off); STORE8((v).hi, (c) + 8, off8); } while (0)
 #else
-#define STORE16(v, m, c) do { int t_[16]; vstore16(v, 0, t_); \
-    for (int j_ = 0; j_ < 16; ++j_) y[OUT_AT(m, (c) + j_)] = STORE_ONE(t_[j_], m, (c) + j_); } while (0)
+#define STORE16(v, c, off, off8) do { int t_[16]; vstore16(v, 0, t_); size_t row_ = (off) - OUT_COL(c); \
+    for (int j_ = 0; j_ < 16; ++j_) { const size_t o_ = row_ + OUT_COL((c) + j_); \
+        y[o_] = STORE_ONE(t_[j_], (c) + j_, o_); } } while (0)
 #endif
 
 __attribute__((intel_reqd_sub_group_size(1)))  // lanes are channels, not work-items
@@ -208,13 +208,30 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
 #pragma unroll
         for (int b = 0; b < TNB; ++b)
             sums[r * TNB + b] = acc[r][b];
+#if OUT_ROW_MAJOR
+#define ROW_OF(r) ((size_t)(m0 + (r)) * COUT)
+#define COL_OF(h) ((size_t)(nb * NB + (h) * 8))
+#else
+    // where each row and each 8 channels go, computed once: a scattered deconvolution's
+    // offsets take several divisions (det's 24-channel 2x2 one: 0.86 -> 0.65 ms)
+    size_t rows[TM], cols[2 * TNB];
+#pragma unroll
+    for (int r = 0; r < TM; ++r)
+        rows[r] = OUT_ROW(m0 + r);
+#pragma unroll
+    for (int h = 0; h < 2 * TNB; ++h)
+        cols[h] = OUT_COL(nb * NB + h * 8);
+#define ROW_OF(r) rows[r]
+#define COL_OF(h) cols[h]
+#endif
 #pragma nounroll
     for (int q = 0; q < TM * TNB; ++q) {
         const int r = q / TNB, b = q - r * TNB;
         const int c = nb * NB + b * 16;
         const int m = m0 + r;
+        const size_t row = ROW_OF(r);
         if (m < M && c + 16 <= COUT) {
-            STORE16(sums[q] + vload16(0, comp + c), m, c);
+            STORE16(sums[q] + vload16(0, comp + c), c, row + COL_OF(2 * b), row + COL_OF(2 * b + 1));
         }
 #if COUT % 16 && !HALF && OUT_ROW_MAJOR && OUT_MODE == 0
         else if (m < M && c < COUT) {  // the last COUT % 16 channels: requantized as a block (the
@@ -223,14 +240,16 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
             vstore16(CONVERT_OUT16(rq_round_clamp16(rq_affine16(sums[q] + vload16(0, comp + c),
                 vload16(0, mscale + c), vload16(0, bias + c)), lo, hi)), 0, t);
             for (int j = 0; j < COUT % 16; ++j)
-                y[OUT_AT(m, c + j)] = t[j];
+                y[row + c + j] = t[j];
         }
 #elif COUT % 16 && !HALF
         else if (m < M && c < COUT) {  // the last channels, one at a time
             int t[16];
             vstore16(sums[q], 0, t);
-            for (int j = 0; c + j < COUT; ++j)
-                y[OUT_AT(m, c + j)] = STORE_ONE(t[j] + comp[c + j], m, c + j);
+            for (int j = 0; c + j < COUT; ++j) {
+                const size_t off = row + OUT_COL(c + j);
+                y[off] = STORE_ONE(t[j] + comp[c + j], c + j, off);
+            }
         }
 #endif
     }
@@ -238,14 +257,16 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
     const int c = TNB * 16;
 #pragma nounroll
     for (int r = 0; r < TM && m0 + r < M; ++r) {
-        const int m = m0 + r;
+        const size_t row = ROW_OF(r);
 #if COUT == TNB * 16 + 8 && defined(STORE8)
-        STORE8(acc_h[r] + vload8(0, comp + c), m, c);
+        STORE8(acc_h[r] + vload8(0, comp + c), c, row + OUT_COL(c));
 #else
         int t[8];
         vstore8(acc_h[r], 0, t);
-        for (int j = 0; c + j < COUT; ++j)
-            y[OUT_AT(m, c + j)] = STORE_ONE(t[j] + comp[c + j], m, c + j);
+        for (int j = 0; c + j < COUT; ++j) {
+            const size_t off = row + OUT_COL(c + j);
+            y[off] = STORE_ONE(t[j] + comp[c + j], c + j, off);
+        }
 #endif
     }
 #endif
