@@ -143,7 +143,8 @@ def activation_code(kind: str, params: dict, slope: str | None, T: str = "float"
 
 
 def epilogue_function(name: str, program: list, consts: dict[str, np.ndarray], n_inputs: int,
-                      channels: int | None = None, inline_scalars: bool = True, width: int = 1) -> EpilogueCode:
+                      channels: int | None = None, inline_scalars: bool = True, width: int = 1,
+                      round_in_store: bool = False) -> EpilogueCode:
     """The OpenCL function ``name`` applying ``program`` (see the module docstring).
 
     ``channels`` is the size of the step's channel axis (per-channel vectors
@@ -152,6 +153,8 @@ def epilogue_function(name: str, program: list, consts: dict[str, np.ndarray], n
     steps whose programs differ only in constants share one function text.
     ``width`` 4, 8 or 16 makes ``y`` and the inputs ``float4`` / ``float8`` / ``float16``:
     channels ``c .. c+width-1`` at once (the same operations lane by lane).
+    ``round_in_store``: the program's last ``round`` only clamps; the caller's store rounds the
+    clamped value half to even (rounding commutes with a clamp to integer bounds).
     """
     if width not in (1, 4, 8, 16):
         raise ValueError("width must be 1, 4, 8 or 16")
@@ -177,7 +180,8 @@ def epilogue_function(name: str, program: list, consts: dict[str, np.ndarray], n
             sign = "+" if op == "add" else "*"
             body.append(f"{{ {T} o = in{k} * {table.ref(ins[2])}; o = o + {table.ref(ins[3])}; y = y {sign} o; }}")
         elif op == "round":
-            body.append(f"y = min(max(rint(y), {_lit(ins[1])}), {_lit(ins[2])});")
+            value = "y" if round_in_store and ins is program[-1] else "rint(y)"
+            body.append(f"y = min(max({value}, {_lit(ins[1])}), {_lit(ins[2])});")
     used.sort()
     params = [f"{T} y", "int c", "__global const float *k"] + [f"{T} in{k}" for k in used]
     lines = [f"inline {T} {name}({', '.join(params)}) {{", "#pragma OPENCL FP_CONTRACT OFF"]

@@ -168,3 +168,53 @@ __kernel void t(__global const float *y, __global {t} *out)
     dst = alloc.alloc(out.nbytes)
     prg.t(any_device.queue, (values.size // width,), None, alloc.from_numpy(values), dst)
     np.testing.assert_array_equal(alloc.copyout(out, dst), values.astype(out.dtype))
+
+
+@pytest.mark.parametrize("width", [1, 16])
+@pytest.mark.parametrize("name, program, exact", [p for p in programs() if p[1][-1][0] == "round"],
+                         ids=[p[0] for p in programs() if p[1][-1][0] == "round"])
+def test_rounding_left_to_the_store(any_device, name, program, exact, width):
+    """``round_in_store``: the function clamps, the 8-bit store rounds half to even (ties
+    included); the stored integers are the reference's."""
+    import pyopencl as cl
+
+    from gpu_int8.scheduler.compile.context import rounds_into, store_expr
+
+    lo, hi = program[-1][1:]
+    dtype = "u8" if lo >= 0 else "i8"
+    assert rounds_into(program, dtype)
+    acc, channel, other = make_data()
+    y2 = np.zeros((N, C), np.float32)
+    y2[np.arange(N), channel] = acc
+    o2 = np.zeros((N, C), np.float32)
+    o2[np.arange(N), channel] = other
+    want = run_epilogue(y2, program, CONSTS, [None, o2], 1)[np.arange(N), channel]
+    code = epilogue_function("ep_store", program, CONSTS, 2, C, inline_scalars=False, width=width,
+                             round_in_store=True)
+    assert code.source.count("rint(") == sum(ins[0] == "round" for ins in program) - 1
+    t = "uchar" if dtype == "u8" else "char"
+    if width == 1:
+        body = f"out[i] = {store_expr(dtype, code.call('y[i]', 'c[i]', 'k', {1: 'o[i]'}), 1, program)};"
+    else:  # 16 consecutive elements have 16 consecutive channels (C = 16)
+        value = code.call("vload16(i, y)", "c[16 * i]", "k", {1: "vload16(i, o)"})
+        body = f"vstore16({store_expr(dtype, value, 16, program)}, i, out);"
+    source = PRAGMA + code.source + f"""
+__kernel void t(__global const float *y, __global const int *c, __global const float *o,
+                __global const float *k, __global {t} *out)
+{{
+    const int i = get_global_id(0);
+    {body}
+}}
+"""
+    prg = cl.Program(any_device.context, source).build(options="-cl-std=CL1.2")
+    alloc = any_device.allocator
+    out = np.empty(N, np.uint8 if dtype == "u8" else np.int8)
+    args = [alloc.from_numpy(acc), alloc.from_numpy(channel.astype(np.int32)), alloc.from_numpy(other),
+            alloc.from_numpy(code.consts if code.consts.size else np.zeros(1, np.float32)), alloc.alloc(out.nbytes)]
+    prg.t(any_device.queue, (N // width,), None, *args)
+    got = alloc.copyout(out, args[-1]).astype(np.float64)
+    if exact:
+        np.testing.assert_array_equal(got, want)
+    else:
+        diff = np.abs(got - want)
+        assert diff.max() <= 1 and np.mean(diff > 0) <= 0.001, f"{np.mean(diff > 0):.4%} differ"

@@ -65,8 +65,9 @@ class CompileContext:
 def step_epilogue(step: Step, out: Placement, name_hint: str = "ep", width: int = 1) -> EpilogueCode:
     """The step's epilogue as an OpenCL function (constants in the buffer, shared by equal programs)."""
     channels = out.shape[step.axis] if step.axis is not None else None
+    # stores of 8-bit values the program rounded into the type round themselves (store_expr)
     code = epilogue_function("EPILOGUE_NAME", step.epilogue, step.consts, len(step.inputs), channels,
-                             inline_scalars=False, width=width)
+                             inline_scalars=False, width=width, round_in_store=rounds_into(step.epilogue, out.dtype))
     # named by its text, so steps with the same program shape share one kernel instance
     code.name = f"{name_hint}_{hashlib.sha256(code.source.encode()).hexdigest()[:10]}"
     code.source = code.source.replace("EPILOGUE_NAME", code.name)
@@ -77,12 +78,14 @@ def store_expr(dtype: str, value: str, width: int = 1, program: list | None = No
     """C expression converting float ``value`` (``width`` lanes, already rounded for integer types)
     to the storage type.
 
-    Where the step's ``program`` ends rounding into bounds inside an 8-bit type, the value is an
-    integer that fits: adding 1.5 * 2^23 puts it, two's complement, in the float's low mantissa
-    bits, and the truncating conversion keeps that low byte.  One add where a saturating
-    conversion tests for NaN, clamps and rounds again (six instructions on Intel's CPU runtime)."""
+    Where the step's ``program`` ends rounding into bounds inside an 8-bit type, the value is
+    clamped into them (:func:`step_epilogue` leaves the last rounding to the store): adding
+    1.5 * 2^23 rounds it half to even and puts the integer, two's complement, in the float's low
+    mantissa bits, and the truncating conversion keeps that low byte.  One add where rint and a
+    saturating conversion take seven instructions on Intel's CPU runtime (a NaN test, a clamp
+    and two roundings)."""
     w = "" if width == 1 else str(width)
-    if dtype in ("u8", "i8") and program and _rounds_into(program[-1], dtype):
+    if rounds_into(program, dtype):
         return f"convert_{CL_INT8[dtype]}{w}(as_int{w}(({value}) + (float{w})(12582912.0f)))"
     return {"u8": f"convert_uchar{w}_sat({value})", "i8": f"convert_char{w}_sat({value})",
             "f32": f"({value})", "i32": f"convert_int{w}_sat_rte({value})"}[dtype]
@@ -91,9 +94,12 @@ def store_expr(dtype: str, value: str, width: int = 1, program: list | None = No
 CL_INT8 = {"u8": "uchar", "i8": "char"}
 
 
-def _rounds_into(ins, dtype: str) -> bool:
+def rounds_into(program: list | None, dtype: str) -> bool:
+    """Whether ``program`` ends rounding into bounds inside ``dtype``, an 8-bit type."""
+    if dtype not in CL_INT8 or not program or program[-1][0] != "round":
+        return False
     info = np.iinfo(np.uint8 if dtype == "u8" else np.int8)
-    return ins[0] == "round" and info.min <= ins[1] <= ins[2] <= info.max
+    return info.min <= program[-1][1] <= program[-1][2] <= info.max
 
 
 def global_1d(count: int, local: int = LOCAL) -> tuple[tuple[int], tuple[int]]:
