@@ -82,9 +82,8 @@ inline float8 rq_affine8(int8 acc, float8 m, float8 b) {
 }
 
 inline int8 rq_round_clamp8(float8 v, int lo, int hi) {
-    float8 r = rint(v);
-    r = min(max(r, (float8)((float)lo)), (float8)((float)hi));
-    return convert_int8(r);
+    float8 r = min(max(v, (float8)((float)lo)), (float8)((float)hi));
+    return as_int8(r + (float8)(12582912.0f)) - 0x4B400000;  // rounded half to even (requant16.cl)
 }
 
 // 4 channels at once (conv_gemm_dot tiles)
@@ -95,9 +94,8 @@ inline float4 rq_affine4(int4 acc, float4 m, float4 b) {
 }
 
 inline int4 rq_round_clamp4(float4 v, int lo, int hi) {
-    float4 r = rint(v);
-    r = min(max(r, (float4)((float)lo)), (float4)((float)hi));
-    return convert_int4(r);
+    float4 r = min(max(v, (float4)((float)lo)), (float4)((float)hi));
+    return as_int4(r + (float4)(12582912.0f)) - 0x4B400000;  // rounded half to even (requant16.cl)
 }
 
 // convert_<OUT_T>8(v), e.g. convert_uchar8, for values already inside the output range
