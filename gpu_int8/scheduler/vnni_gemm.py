@@ -33,9 +33,17 @@ def vnni_local_size(grid: tuple[int, int], compute_units: int) -> tuple[int, int
 
 
 def vnni_channel_blocks(cout: int) -> int:
-    """16-channel blocks per work-item (TNB): up to 4, no more than the layer has; without the
-    last one where that is a half block (:func:`vnni_half_block`)."""
-    return cout // 16 if vnni_half_block(cout) else min(4, -(-cout // 16))
+    """16-channel blocks per work-item (TNB): without the last one where that is a half block
+    (:func:`vnni_half_block`); else up to 4, the width among 4, 3 and 2 that pads the layer with
+    the fewest blocks of zeros, the widest of those (96 channels: 3 x 2 blocks, not 4 x 2 with two
+    of zeros; det's 12->96 1x1 at 160x160 0.30 -> 0.29 ms, its 24-channel deconvolution's 96 GEMM
+    channels likewise)."""
+    if vnni_half_block(cout):
+        return cout // 16
+    n = -(-cout // 16)
+    if n <= 4:
+        return n
+    return min((4, 3, 2), key=lambda t: -(-n // t) * t - n)
 
 
 def vnni_half_block(cout: int) -> bool:
