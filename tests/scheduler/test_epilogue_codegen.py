@@ -86,17 +86,21 @@ def make_data():
     return acc, channel, other
 
 
+def reference_values(program, acc, channel, other):
+    """run_epilogue on each element with its own channel (the channel axis last: y[i, c])."""
+    y2 = np.zeros((N, C), np.float32)
+    y2[np.arange(N), channel] = acc
+    o2 = np.zeros((N, C), np.float32)
+    o2[np.arange(N), channel] = other
+    return run_epilogue(y2, program, CONSTS, [None, o2], 1)[np.arange(N), channel]
+
+
 @pytest.mark.parametrize("inline_scalars, width", [(True, 1), (False, 1), (False, 8)],
                          ids=["literals", "buffer", "float8"])
 @pytest.mark.parametrize("name, program, exact", programs(), ids=[p[0] for p in programs()])
 def test_generated_epilogue_matches_run_epilogue(any_device, name, program, exact, inline_scalars, width):
     acc, channel, other = make_data()
-    # run_epilogue with the channel axis last: y[i, c] for every element's own channel
-    y2 = np.zeros((N, C), np.float32)
-    y2[np.arange(N), channel] = acc
-    o2 = np.zeros((N, C), np.float32)
-    o2[np.arange(N), channel] = other
-    want = run_epilogue(y2, program, CONSTS, [None, o2], 1)[np.arange(N), channel]
+    want = reference_values(program, acc, channel, other)
     got = run_on_device(any_device, program, acc, channel, other, inline_scalars, width)
     rounds = program[-1][0] == "round"
     if exact:
@@ -184,11 +188,7 @@ def test_rounding_left_to_the_store(any_device, name, program, exact, width):
     dtype = "u8" if lo >= 0 else "i8"
     assert rounds_into(program, dtype)
     acc, channel, other = make_data()
-    y2 = np.zeros((N, C), np.float32)
-    y2[np.arange(N), channel] = acc
-    o2 = np.zeros((N, C), np.float32)
-    o2[np.arange(N), channel] = other
-    want = run_epilogue(y2, program, CONSTS, [None, o2], 1)[np.arange(N), channel]
+    want = reference_values(program, acc, channel, other)
     code = epilogue_function("ep_store", program, CONSTS, 2, C, inline_scalars=False, width=width,
                              round_in_store=True)
     assert code.source.count("rint(") == sum(ins[0] == "round" for ins in program) - 1
