@@ -117,10 +117,9 @@ def whole_rows_local_size(grid: tuple[int, int, int], compute_units: int, max_si
     cost a dispatch each (depthwise 3x3 on 16 channels at 320x320: one work-item per group 0.48
     ms, a row per group 0.32; 48 channels at 160x160 0.29 / 0.25)."""
     blocks, tiles, rows = grid
-    per_group = max(1, min(rows // (16 * max(compute_units, 1)), max_size // (blocks * tiles)))
-    if blocks * tiles > max_size:
+    if blocks * tiles > max_size:  # a row is more than a group may hold
         return 1, 1, 1
-    return blocks, tiles, per_group
+    return blocks, tiles, max(1, min(rows // (16 * max(compute_units, 1)), max_size // (blocks * tiles)))
 
 
 def portable_local_size(n_tiles: int, m_tiles: int) -> tuple[int, int]:
@@ -181,11 +180,6 @@ class ConvKernel:
         self.hi = np.int32(info.max if hi is None and info else (hi if hi is not None else 0))
         self.layout = "fsv16" if family == "intel" else "nhwc"
         alloc = device.allocator
-        def per_channel(a, dtype):
-            v = np.zeros(cpad, dtype)
-            v[: geom.cout] = np.asarray(a, dtype).reshape(geom.cout)
-            return alloc.from_numpy(v)
-
         self.depthwise = geom.is_depthwise
         self.variant = None  # the portable GEMM kernel: "vnni", "dot" or "float"
         if family == "portable":
@@ -197,6 +191,12 @@ class ConvKernel:
         # zero-padded to whole blocks where kernels read them a block at a time (the vnni kernel's
         # last block of a layer whose channels are not a multiple of 16)
         cpad = blocks(geom.cout) * BLOCK if family == "intel" or self.variant == "vnni" else geom.cout
+
+        def per_channel(a, dtype):
+            v = np.zeros(cpad, dtype)
+            v[: geom.cout] = np.asarray(a, dtype).reshape(geom.cout)
+            return alloc.from_numpy(v)
+
         self._comp, self._m, self._b = per_channel(comp, np.int32), per_channel(mscale, np.float32), \
             per_channel(bias, np.float32)
         defines = dict(ACT_T=act_t, OUT_T=out_t, OUT_MODE=out_mode, **geom.geometry_defines())
