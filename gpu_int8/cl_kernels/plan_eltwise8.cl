@@ -1,5 +1,5 @@
-// plan_eltwise.cl eight or sixteen channels at a time (VW), for CPU runtimes that can leave
-// work-items unvectorized (Intel's: a subgroup size of one).  Output NHWC with C a multiple
+// plan_eltwise.cl eight or sixteen channels at a time (VW), for CPU runtimes: Intel's, left
+// unvectorized across work-items (a subgroup size of one), and PoCL (VW 8).  Output NHWC with C a multiple
 // of VW; the start tensor and operands stored like the output load as float vectors at i,
 // per-channel operands and constants at the channel c, so no load is a gather and the channel
 // is one division per VW elements (plan_eltwise.cl, vectorized across work-items, gathers
@@ -17,7 +17,9 @@
 #define VCAT_(a, b) a##b
 #define VCAT(a, b) VCAT_(a, b)
 
+#ifdef cl_intel_required_subgroup_size
 __attribute__((intel_reqd_sub_group_size(1)))
+#endif
 __kernel void eltwise8(__global OUT_T *out, __global const SRC_T *src, __global const float *k EXTRA_ARGS)
 {
     const int v = get_global_id(0);

@@ -66,8 +66,8 @@ def test_zoo_matches_reference(device_family):
     assert kernels["c4"] in {f"{k}:epilogue" for k in conv_gemms}, "a residual add runs inside the kernel"
     assert kernels["c2"] == f"dwconv_{family}:epilogue", "so does hswish"
     assert kernels["fc"].startswith(portable_gemms), "a constant-weight matmul runs on the GEMM kernel"
-    if family == "portable" and device.info.keeps_work_items_apart:
-        # NHWC, 48 channels: eight at a time, with a per-image channel operand (rq)
+    if family == "portable":
+        # NHWC, 48 channels: eight (or sixteen) at a time, with a per-image channel operand (rq)
         launched = {sp.step.name: sp.actions[0].kernel.name for sp in plan.steps if sp.step.name in ("rq", "rq2")}
         assert all(name.startswith("eltwise8") for name in launched.values()), launched
     # one program per build-option set (OpenCL C 1.2; the runtime's own C version), with the
@@ -82,7 +82,8 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
     channels at a time in the vnni kernel), a padded 3x3 / 2 max pool with ceil rounding on 16
     channels, and deconvolutions whose stride equals their kernel (16 channels; 24 with hswish;
     8 channels from 3x3 taps, 72 GEMM channels; 8 float channels): on Intel's runtime the
-    vector kernels (the max pool's on every device), everywhere the reference's values.  The
+    vector kernels (the max pool's on every device, the requantize's on every CPU runtime),
+    everywhere the reference's values.  The
     integer deconvolutions store straight from the vnni kernel where it runs, else through a
     gathering epilogue pass; the ``no-vnni`` case checks the pass on a machine that has VNNI."""
     from tests.scheduler.schedules import ScheduleBuilder
@@ -118,10 +119,12 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
     kernels = {sp.step.name: sp.kernel for sp in plan.steps}
     assert kernels["mp"] == "max_pool16"
     assert kernels["c2"].endswith(":epilogue") and kernels["c3"].endswith(":epilogue"), kernels
+    launched = {sp.step.name: [a.kernel.name.split("__")[0] for a in sp.actions if hasattr(a, "args")]
+                for sp in plan.steps}
+    if family == "portable":  # a CPU runtime: the channel-vector elementwise kernel
+        assert launched["rq"] == ["eltwise8"], launched
     if family == "portable" and device.info.keeps_work_items_apart:
-        launched = {sp.step.name: [a.kernel.name.split("__")[0] for a in sp.actions if hasattr(a, "args")]
-                    for sp in plan.steps}
-        assert launched["q"] == ["eltwise_to_nhwc"] and launched["rq"] == ["eltwise8"], launched
+        assert launched["q"] == ["eltwise_to_nhwc"], launched
         if vnni and vnni_supported(device.info, device.cache.directory):
             assert kernels["c2"] == kernels["c3"] == "conv_gemm_vnni:epilogue", kernels
             assert all(kernels[d] == "conv_gemm_vnni:scatter" for d in deconvs), kernels
