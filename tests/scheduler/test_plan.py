@@ -83,9 +83,9 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
     channels, and deconvolutions whose stride equals their kernel (16 channels; 24 with hswish;
     8 channels from 3x3 taps, 72 GEMM channels; 8 float channels): on Intel's runtime the
     vector kernels (the max pool's on every device, the requantize's on every CPU runtime),
-    everywhere the reference's values.  The
-    integer deconvolutions store straight from the vnni kernel where it runs, else through a
-    gathering epilogue pass; the ``no-vnni`` case checks the pass on a machine that has VNNI."""
+    everywhere the reference's values.  The integer deconvolutions store straight from the vnni
+    kernel where it runs, else through a gathering epilogue pass; the ``no-vnni`` case checks
+    the pass on a machine that has VNNI."""
     from tests.scheduler.schedules import ScheduleBuilder
 
     device, family = device_family
