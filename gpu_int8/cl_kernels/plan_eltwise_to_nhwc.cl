@@ -1,5 +1,5 @@
 // A per-tensor elementwise step (typically the model input's quantize) from a plain NCHW
-// tensor to NHWC, for CPU runtimes that can leave work-items unvectorized (Intel's).  One
+// tensor to NHWC, for CPU runtimes (Intel's leaves work-items unvectorized; PoCL: PX 8).  One
 // work-item takes PX (8 or 16) pixels of an image row: per channel, PX contiguous source
 // values as one vector through the epilogue.  (plan_eltwise.cl, one element per work-item
 // vectorized across work-items, turns the NCHW reads into gathers.)
@@ -15,7 +15,9 @@
 #define VCAT_(a, b) a##b
 #define VCAT(a, b) VCAT_(a, b)
 
+#ifdef cl_intel_required_subgroup_size
 __attribute__((intel_reqd_sub_group_size(1)))
+#endif
 __kernel void eltwise_to_nhwc(__global OUT_T *out, __global const SRC_T *src, __global const float *k)
 {
     const int v = get_global_id(0);  // PX pixels: image row (n, h), columns w0 .. w0+PX-1

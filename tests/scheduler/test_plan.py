@@ -123,8 +123,9 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
                 for sp in plan.steps}
     if family == "portable":  # a CPU runtime: the channel-vector elementwise kernel
         assert launched["rq"] == ["eltwise8"], launched
-    if family == "portable" and device.info.keeps_work_items_apart:
+    if family == "portable":
         assert launched["q"] == ["eltwise_to_nhwc"], launched
+    if family == "portable" and device.info.keeps_work_items_apart:
         if vnni and vnni_supported(device.info, device.cache.directory):
             assert kernels["c2"] == kernels["c3"] == "conv_gemm_vnni:epilogue", kernels
             assert all(kernels[d] == "conv_gemm_vnni:scatter" for d in deconvs), kernels
@@ -136,8 +137,8 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
                          ids=lambda s: "x".join(map(str, s)))
 def test_input_quantize_to_nhwc(any_device, shape):
     """The model input's quantize into NHWC for a convolution: 16 pixels at a time interleaved by
-    shuffles (W a multiple of 16, 1 to 7 channels) or 8 stored byte by byte (W = 24), on Intel's
-    runtime; the reference's integers everywhere."""
+    shuffles (W a multiple of 16, 1 to 7 channels; Intel's runtime) or 8 stored byte by byte
+    (W = 24; PoCL); the reference's integers everywhere."""
     from tests.scheduler.schedules import ScheduleBuilder
 
     s = ScheduleBuilder("to_nhwc", seed=3)
@@ -150,8 +151,7 @@ def test_input_quantize_to_nhwc(any_device, shape):
     executor = PlanExecutor(plan)
     executor.run({"x": x})
     assert {"q", "c"} <= set(compare_all(plan, executor, want))
-    if any_device.info.keeps_work_items_apart:
-        assert plan.steps[0].actions[0].kernel.name.startswith("eltwise_to_nhwc")
+    assert plan.steps[0].actions[0].kernel.name.startswith("eltwise_to_nhwc")  # on every CPU runtime
 
 
 def test_memory_reuse_and_profile(any_device):

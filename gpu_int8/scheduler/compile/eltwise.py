@@ -73,16 +73,17 @@ def epilogue_launch(ctx: CompileContext, name: str, code: EpilogueCode, start: t
 
 def to_nhwc_launch(ctx: CompileContext, name: str, step: Step, start: tuple[str, Placement],
                    operands: dict, out: tuple[str, Placement], axis: int | None) -> Launch | None:
-    """``cl_kernels/plan_eltwise_to_nhwc.cl`` where it applies: a device that keeps work-items
-    apart, a plain NCHW start and an NHWC output of the same shape with W a multiple of 8 and
-    fewer than 8 channels, no operands, no per-channel constants; else None."""
+    """``cl_kernels/plan_eltwise_to_nhwc.cl`` where it applies: a CPU device (16 pixels at a time
+    on Intel's runtime, 8 on PoCL: det's 640x640 input 1.66 -> 1.02 ms there), a plain NCHW start
+    and an NHWC output of the same shape with W a multiple of 8 and fewer than 8 channels, no
+    operands, no per-channel constants; else None."""
     (out_name, out_p), (start_name, start_p) = out, start
-    if (not ctx.device.info.keeps_work_items_apart or out_p.layout != "nhwc" or start_p.layout != "plain"
+    if (ctx.device.info.is_gpu or out_p.layout != "nhwc" or start_p.layout != "plain"
             or start_p.shape != out_p.shape or operands or axis is not None or out_p.shape[3] % 8
             or out_p.shape[1] >= 8):
         return None
     n, c, h, w = out_p.shape
-    px = 16 if w % 16 == 0 else 8
+    px = 16 if w % 16 == 0 and ctx.device.info.keeps_work_items_apart else 8
     code = step_epilogue(step, out_p, f"ev{px}", width=px)
     defines = {"OUT_T": out_p.cl_type, "SRC_T": start_p.cl_type, "N": n, "C": c, "H": h, "W": w, "PX": px,
                "EPIV(y)": code.call("y", "c", "k", {}), "STOREV(y)": store_expr(out_p.dtype, "y", px, step.epilogue)}
