@@ -296,8 +296,8 @@ def _openvino_without_vnni(name, path, data, theirs):
     if name == "qdq_resnet50":
         return None
     other = fixtures.ov_run_without_vnni(path, fixtures.real_inputs(data, len(theirs)))
-    if other is None:
-        return None
+    if other is None or all(np.array_equal(a, b) for a, b in zip(other, theirs, strict=True)):
+        return None  # no VNNI here, or the cap did not reach OpenVINO's kernels: not another path
     return np.array([[_cosine(a, b), np.mean(_decision(name, a) == _decision(name, b))]
                      for a, b in zip(other, theirs, strict=True)])
 
