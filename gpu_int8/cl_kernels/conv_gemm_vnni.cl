@@ -146,6 +146,9 @@ inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pa
     for (int j_ = 0; j_ < 16; ++j_) { const size_t o_ = row_ + OUT_COL((c) + j_); \
         y[o_] = STORE_ONE(t_[j_], (c) + j_, o_); } } while (0)
 #endif
+// channels c .. COUT-1 of a row one at a time, from the int array t of their sums without comp
+#define STORE_EACH(t, c, row) for (int j_ = 0; (c) + j_ < COUT; ++j_) { \
+    const size_t o_ = (row) + OUT_COL((c) + j_); y[o_] = STORE_ONE((t)[j_] + comp[(c) + j_], (c) + j_, o_); }
 
 __attribute__((intel_reqd_sub_group_size(1)))  // lanes are channels, not work-items
 __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
@@ -255,10 +258,7 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
         else if (m < M && c < COUT) {  // the last channels, one at a time
             int t[16];
             vstore16(sums[q], 0, t);
-            for (int j = 0; c + j < COUT; ++j) {
-                const size_t off = row + OUT_COL(c + j);
-                y[off] = STORE_ONE(t[j] + comp[c + j], c + j, off);
-            }
+            STORE_EACH(t, c, row);
         }
 #endif
     }
@@ -272,10 +272,7 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
 #else
         int t[8];
         vstore8(acc_h[r], 0, t);
-        for (int j = 0; c + j < COUT; ++j) {
-            const size_t off = row + OUT_COL(c + j);
-            y[off] = STORE_ONE(t[j] + comp[c + j], c + j, off);
-        }
+        STORE_EACH(t, c, row);
 #endif
     }
 #endif
