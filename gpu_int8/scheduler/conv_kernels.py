@@ -250,7 +250,8 @@ class ConvKernel:
         opts = ["-cl-std=CL1.2"]
         if self.depthwise:
             no_wi_vec = self.device.info.keeps_work_items_apart
-            cv = 16 if no_wi_vec and g.c % 16 == 0 else 8  # channels per work-item (zmm on Intel's runtime)
+            # channels per work-item (zmm on Intel's runtime)
+            cv = 16 if self.device.info.vector_width == 16 and g.c % 16 == 0 else 8
             # pixels per work-item: 8 where there are few channel blocks or small windows on wide rows
             # (Intel's runtime, 4 / 8 pixels: 16 channels at 320x320 0.85 / 0.55 ms; 3x3 on 48
             # channels at 160x160 0.32 / 0.26, on 192 at 40x40 0.19 / 0.16), else 4 (5x5 on 192

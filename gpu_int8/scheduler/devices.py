@@ -108,6 +108,13 @@ class DeviceInfo:
         return not self.is_gpu and "cl_intel_required_subgroup_size" in self.extensions
 
     @property
+    def vector_width(self) -> int:
+        """The widest vectors (lanes of 32 or 8 bits) the channel- and pixel-vector kernels use:
+        16 (one zmm) where work-items are kept apart, else 8 (PoCL built for AVX2 mishandles
+        16-wide vector arguments; see cl_kernels/requant.cl)."""
+        return 16 if self.keeps_work_items_apart else 8
+
+    @property
     def cl_std_option(self) -> str:
         """``-cl-std=`` for this device: CL3.0 where supported (Intel's extensions need >= 2.0), else CL1.2."""
         if self.opencl_c_major >= 3:

@@ -149,7 +149,7 @@ def fused_epilogue(ctx: CompileContext, step: Step, y_p: Placement) -> tuple[Fus
     # 8 (conv_gemm_portable), 4 (conv_gemm_dot) or 16 (conv_gemm_vnni, Intel's runtime only)
     # consecutive channels at once, for kernels that hold them in a vector
     stores = {}
-    for width in (8, 4, 16) if ctx.device.info.keeps_work_items_apart else (8, 4):
+    for width in (8, 4, 16) if ctx.device.info.vector_width == 16 else (8, 4):
         vec = step_epilogue(step, y_p, f"ep{width}", width=width)
         values = {k: f"convert_float{width}(vload{width}(0, epi_in{k} + (off)))" for k in vec.inputs}
         value = vec.call(f"convert_float{width}(acc{width})", "(c)", "epi_k", values)

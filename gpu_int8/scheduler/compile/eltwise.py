@@ -83,7 +83,7 @@ def to_nhwc_launch(ctx: CompileContext, name: str, step: Step, start: tuple[str,
             or out_p.shape[1] >= 8):
         return None
     n, c, h, w = out_p.shape
-    px = 16 if w % 16 == 0 and ctx.device.info.keeps_work_items_apart else 8
+    px = 16 if w % 16 == 0 and ctx.device.info.vector_width == 16 else 8
     code = step_epilogue(step, out_p, f"ev{px}", width=px)
     defines = {"OUT_T": out_p.cl_type, "SRC_T": start_p.cl_type, "N": n, "C": c, "H": h, "W": w, "PX": px,
                "EPIV(y)": code.call("y", "c", "k", {}), "STOREV(y)": store_expr(out_p.dtype, "y", px, step.epilogue)}
@@ -140,8 +140,7 @@ def channel_vector_launch(ctx: CompileContext, name: str, step: Step, start: tup
     elif start_p.shape != out_p.shape or start_p.layout != out_p.layout:
         return None
     n, channels, h, w = out_p.shape
-    # one zmm per step where the channels allow; PoCL built for AVX2 mishandles 16-wide vectors
-    vw = 16 if channels % 16 == 0 and info.keeps_work_items_apart else 8
+    vw = 16 if channels % 16 == 0 and info.vector_width == 16 else 8
     values = {}
     for k, (_, p) in operands.items():
         if p.shape == out_p.shape and p.layout == out_p.layout:
