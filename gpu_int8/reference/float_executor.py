@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from gpu_int8.errors import ModelError
@@ -24,11 +26,18 @@ class FloatExecutor:
                              and n not in graph.outputs and not graph.values[n].is_const]
                             for i, node in enumerate(graph.nodes)]
 
-    def run(self, feeds: dict[str, np.ndarray], keep_all: bool = False) -> dict[str, np.ndarray]:
-        """Outputs by name; with ``keep_all`` every intermediate value too."""
+    def run(self, feeds: dict[str, np.ndarray], keep_all: bool = False,
+            observe: Callable[[str, np.ndarray], None] | None = None) -> dict[str, np.ndarray]:
+        """Outputs by name; with ``keep_all`` every intermediate value too.
+
+        ``observe(name, array)``, when given, sees every graph input and every value a node
+        computes, as it is computed (calibration collects statistics this way without
+        keeping the whole model's activations alive)."""
         env: dict[str, np.ndarray] = {}
         for name in self.graph.inputs:
             env[name] = feeds[name]
+            if observe is not None:
+                observe(name, env[name])
         for i, (node, op) in enumerate(self._ops):
             args = [None if not n else env[n] if n in env else self.graph.values[n].data for n in node.inputs]
             try:
@@ -39,6 +48,8 @@ class FloatExecutor:
                                  file=self.graph.source, node=node.name) from exc
             for name, data in zip(node.outputs, results):
                 env[name] = data
+                if observe is not None:
+                    observe(name, data)
             if not keep_all:
                 for name in self._free_after[i]:
                     env.pop(name, None)
