@@ -5,6 +5,7 @@ Typical use::
     import gpu_int8
     engine = gpu_int8.load("model.xml", config="configs/default.yaml")
     outputs = engine.infer({engine.inputs[0].name: image_tensor})
+    gpu_int8.quantize("float.onnx", [{"x": tensor} for tensor in calibration], "int8.xml")
 """
 
 __version__ = "0.1.0"
@@ -20,6 +21,10 @@ def __getattr__(name: str):
         from gpu_int8.api import load
 
         return load
+    if name == "quantize":
+        from gpu_int8.quantization import quantize
+
+        return quantize
     raise AttributeError(f"module 'gpu_int8' has no attribute {name!r}")
 
-__all__ = ["Config", "ConfigError", "GpuInt8Error", "ModelError", "load", "load_config"]
+__all__ = ["Config", "ConfigError", "GpuInt8Error", "ModelError", "load", "load_config", "quantize"]

@@ -15,7 +15,8 @@ class BatchNormInference(Op):
     attributes = {"epsilon": Attr("float")}
 
     @classmethod
-    def _ordered(cls, node, inputs):
+    def ordered_inputs(cls, node, inputs):
+        """(data, gamma, beta, mean, variance) whatever the opset's input order."""
         if node.attrs.get("opset", 5) < 5:
             gamma, beta, x, mean, variance = inputs
         else:
@@ -24,7 +25,7 @@ class BatchNormInference(Op):
 
     @classmethod
     def run(cls, node, *inputs):
-        x, gamma, beta, mean, variance = cls._ordered(node, inputs)
+        x, gamma, beta, mean, variance = cls.ordered_inputs(node, inputs)
         if x.ndim < 2:
             raise ValueError(f"data {list(x.shape)} has no channel axis")
         shape = (1, -1) + (1,) * (x.ndim - 2)
@@ -36,7 +37,7 @@ class BatchNormInference(Op):
 
     @classmethod
     def infer(cls, node, inputs):
-        x, *params = cls._ordered(node, inputs)
+        x, *params = cls.ordered_inputs(node, inputs)
         for p in params:
             if len(x.shape) < 2 or tuple(p.shape) != (x.shape[1],):
                 raise ValueError(f"parameter {p.name}{list(p.shape)} does not match data {list(x.shape)} channels")

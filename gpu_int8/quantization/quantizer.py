@@ -1,0 +1,139 @@
+"""``quantize``: a float model and calibration inputs -> a FakeQuantize OpenVINO IR."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gpu_int8.errors import GpuInt8Error, ModelError
+from gpu_int8.frontends.ir_writer import write_ir
+from gpu_int8.graph import Graph, infer_shapes, set_input_shapes
+from gpu_int8.quantization.activations import fuse_activations
+from gpu_int8.quantization.batch_norm import decompose_batch_norms
+from gpu_int8.quantization.insert import insert_fake_quantize, insert_int8_weights
+from gpu_int8.quantization.placement import place
+from gpu_int8.quantization.ranges import METHODS, Extrema, Histograms, shared
+from gpu_int8.reference.float_executor import FloatExecutor
+
+
+@dataclass
+class QuantizeReport:
+    """What :func:`quantize` did."""
+
+    output: Path
+    samples: int
+    activations: int
+    weights: int
+    fused_activations: int
+    #: convolutions / MatMuls left in float, with the reason
+    left_float: dict[str, str] = field(default_factory=dict)
+    #: placed activations no calibration input reached (left unquantized)
+    unseen: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        lines = [f"wrote {self.output} (and {self.output.with_suffix('.bin').name}) in {self.seconds:.1f} s",
+                 f"  calibration inputs: {self.samples}",
+                 f"  activations behind FakeQuantize: {self.activations}",
+                 f"  weights stored as int8 (scale per output channel): {self.weights}"]
+        if self.fused_activations:
+            lines.append(f"  decomposed HSwish/Swish fused into one op: {self.fused_activations}")
+        lines += [f"  left in float: {name} ({why})" for name, why in self.left_float.items()]
+        if self.unseen:
+            lines.append(f"  not reached by the calibration inputs, left unquantized: {', '.join(self.unseen)}")
+        return "\n".join(lines)
+
+
+def quantize(model: str | os.PathLike, calibration: Iterable[dict[str, np.ndarray]], output: str | os.PathLike,
+             shapes: dict[str, tuple] | None = None, ranges: str = "mse", overwrite: bool = False) -> QuantizeReport:
+    """Quantize a float model (ONNX or OpenVINO IR) for int8 inference.
+
+    Runs the float reference on each feed dict of ``calibration``, finds the range of
+    every activation a FakeQuantize goes on (see :mod:`gpu_int8.quantization.placement`),
+    and writes ``output`` (.xml, plus its .bin) as an OpenVINO IR with 256-level
+    FakeQuantize on those activations and int8 weights: a model ``gpu_int8.load`` runs
+    in int8, and OpenVINO too.  ``ranges`` is one of
+    :data:`~gpu_int8.quantization.ranges.METHODS`.  Existing output files are kept unless
+    ``overwrite``.
+    """
+    from gpu_int8.frontends import read_model
+
+    check_output(model, output, overwrite)
+    graph = read_model(str(model))
+    set_input_shapes(graph, shapes)
+    infer_shapes(graph)
+    return quantize_graph(graph, calibration, output, ranges, overwrite)
+
+
+def check_output(model: str | os.PathLike, output: str | os.PathLike, overwrite: bool) -> None:
+    """A clear error, before any work, if ``output`` is not a usable IR path."""
+    xml = Path(output)
+    if xml.suffix != ".xml":
+        raise GpuInt8Error(f"output {xml} must be an OpenVINO IR .xml path (its .bin goes beside it)")
+    if Path(model).resolve() in (xml.resolve(), xml.with_suffix(".bin").resolve()):
+        raise GpuInt8Error(f"output {xml} would replace the model being quantized")
+    if not overwrite:
+        for path in (xml, xml.with_suffix(".bin")):
+            if path.exists():
+                raise GpuInt8Error(f"{path} exists; choose another output or allow overwriting it (--overwrite)")
+
+
+def quantize_graph(graph: Graph, calibration: Iterable[dict[str, np.ndarray]], output: str | os.PathLike,
+                   ranges: str = "mse", overwrite: bool = False,
+                   progress: Callable[[list, str], Iterable] | None = None) -> QuantizeReport:
+    """:func:`quantize` on a loaded float graph (shapes inferred); the graph is changed in
+    place.  ``progress(items, label)``, if given, wraps each calibration pass (a progress bar)."""
+    start = time.perf_counter()
+    if ranges not in METHODS:
+        raise GpuInt8Error(f"range method '{ranges}' is not one of {list(METHODS)}")
+    check_output(graph.source or "", output, overwrite)
+    if any(n.op_type == "FakeQuantize" for n in graph.nodes):
+        raise ModelError("the model is already quantized (it has FakeQuantize layers)", file=graph.source)
+    progress = progress or (lambda items, label: items)
+    fused = fuse_activations(graph)
+    decompose_batch_norms(graph)
+    infer_shapes(graph)
+    placement = place(graph)
+    feeds = [_checked(graph, f) for f in calibration]
+    if not feeds:
+        raise GpuInt8Error("no calibration inputs: give at least one")
+    executor = FloatExecutor(graph)
+    extrema = Extrema(placement.activations)
+    for f in progress(feeds, "ranges"):
+        executor.run(f, observe=extrema.observe)
+    if ranges == "mse":
+        histograms = Histograms(extrema)
+        for f in progress(feeds, "histograms"):
+            executor.run(f, observe=histograms.observe)
+        found = histograms.ranges()
+    else:
+        found = extrema.ranges(ranges)
+    found = shared(found, placement.shared_ranges)
+    inserted = insert_fake_quantize(graph, placement, found)
+    insert_int8_weights(graph, placement.weights)
+    infer_shapes(graph)
+    xml = Path(output)
+    xml.parent.mkdir(parents=True, exist_ok=True)
+    write_ir(graph, xml)
+    return QuantizeReport(xml, len(feeds), inserted, len(placement.weights), fused, placement.left_float,
+                          sorted(set(placement.activations) - set(found)), time.perf_counter() - start)
+
+
+def _checked(graph, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``feeds`` as the graph's inputs need them; a missing input or a wrong shape is named."""
+    out = {}
+    for name in graph.inputs:
+        if name not in feeds:
+            raise GpuInt8Error(f"calibration input has no data for model input '{name}' (got {sorted(feeds)})")
+        value = graph.values[name]
+        array = np.asarray(feeds[name])
+        if tuple(array.shape) != tuple(value.shape):
+            raise GpuInt8Error(f"calibration data for '{name}' has shape {list(array.shape)}, the model needs "
+                               f"{list(value.shape)}")
+        out[name] = array.astype(value.dtype, copy=False)
+    return out
