@@ -47,3 +47,45 @@ def test_clear_errors(argv, message, capsys):
     argv = [a.replace("{cls}", str(demo.cls_model_path())) for a in argv]
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_quantize_a_float_model_then_run_it(tmp_path, capsys):
+    calibration = tmp_path / "calibration"
+    calibration.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        np.save(calibration / f"line{i}.npy", rng.uniform(-1, 1, demo.CLS_SHAPE).astype(np.float32))
+    (calibration / "notes.txt").write_text("not an input")  # ignored: neither an image nor .npy
+    out = tmp_path / "cls_int8.xml"
+    args = ["quantize", "-m", str(demo.cls_model_path()), "--shape", "x=1,3,48,192", "-d", str(calibration),
+            "-o", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "calibration inputs: 3" in printed and "HSwish" in printed and "inspect -m" in printed
+    assert out.is_file() and out.with_suffix(".bin").is_file()
+    before = out.read_bytes()
+    assert main(args) == 2  # the result of the first run is not overwritten ...
+    assert "exists; choose another output" in capsys.readouterr().err
+    assert out.read_bytes() == before
+    assert main([*args, "--overwrite", "--subset", "1"]) == 0  # ... unless asked
+    assert "calibration inputs: 1" in capsys.readouterr().out
+    assert main(["inspect", "-m", str(out)]) == 0
+    assert "compute layers in INT8; float layers: Softmax" in capsys.readouterr().out
+    assert main(["infer", "-m", str(out), "-i", str(calibration / "line0.npy")]) == 0
+    assert "top-2" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["quantize", "-m", "{cls}", "--shape", "x=1,3,48,192", "-o", "{tmp}/q.xml"], "no calibration inputs"),
+    (["quantize", "-m", "{cls}", "-d", "{tmp}/none", "-o", "{tmp}/q.xml"], "calibration folder"),
+    (["quantize", "-m", "{cls}", "-d", "{tmp}", "-o", "{tmp}/q.xml"], "holds no image or .npy file"),
+    (["quantize", "-m", "{cls}", "-i", "a.npy", "-o", "{tmp}/q.onnx"], "must be an OpenVINO IR .xml path"),
+    (["quantize", "-m", "{cls}", "-i", "a.npy", "-o", "{tmp}/q.xml", "--subset", "0"], "--subset 0"),
+    (["quantize", "-m", "{cls}", "-i", "{tmp}/missing.npy", "-o", "{tmp}/q.xml", "--shape", "x=1,3,48,192"],
+     "missing.npy does not exist"),
+])
+def test_quantize_clear_errors(argv, message, tmp_path, capsys):
+    argv = [a.replace("{cls}", str(demo.cls_model_path())).replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "q.xml").exists()

@@ -10,10 +10,11 @@ import numpy as np
 
 from gpu_int8 import demo
 from gpu_int8.api import load
+from gpu_int8.cli.inputs import read_input
 from gpu_int8.cli.options import add_model_options, parse_shapes
 from gpu_int8.config import load_config
 from gpu_int8.errors import GpuInt8Error
-from gpu_int8.preprocess import image_to_tensor, load_image
+from gpu_int8.preprocess import image_to_tensor
 
 
 def add_parser(sub) -> None:
@@ -79,7 +80,7 @@ def _requests(items: list[str], engine, cfg):
         return
     named = [item.partition("=") for item in items]
     if all(sep and name in specs for name, sep, _ in named) and len(specs) > 1:
-        yield "inputs", {name: _read_input(Path(path), specs[name], cfg) for name, _, path in named}
+        yield "inputs", {name: read_input(Path(path), specs[name], cfg) for name, _, path in named}
         return
     if len(specs) != 1:
         raise GpuInt8Error(f"the model has inputs {list(specs)}: give each as -i NAME=FILE")
@@ -89,22 +90,7 @@ def _requests(items: list[str], engine, cfg):
         if sep and name != spec.name:
             raise GpuInt8Error(f"-i {item}: the model has no input '{name}' (its input is '{spec.name}')")
         path = Path(path if sep else item)
-        yield path.name, {spec.name: _read_input(path, spec, cfg)}
-
-
-def _read_input(path: Path, spec, cfg) -> np.ndarray:
-    if path.suffix == ".npy":
-        if not path.is_file():
-            raise GpuInt8Error(f"input file {path} does not exist")
-        try:
-            array = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise GpuInt8Error(f"input file {path} is not a plain .npy array: {exc}") from None
-        if tuple(array.shape) != tuple(spec.shape):
-            raise GpuInt8Error(f"{path} holds shape {list(array.shape)}, input '{spec.name}' needs "
-                               f"{list(spec.shape)}")
-        return array.astype(spec.dtype)
-    return image_to_tensor(load_image(path), spec.shape, cfg.preprocess_for(spec.name)).astype(spec.dtype)
+        yield path.name, {spec.name: read_input(path, spec, cfg)}
 
 
 def summarize(array: np.ndarray, top_k: int = 5) -> str:

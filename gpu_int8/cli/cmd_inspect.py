@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from gpu_int8.api import load_graph
-from gpu_int8.cli.cmd_infer import _read_input as read_input  # the same .npy/image reading as `infer`
+from gpu_int8.cli.inputs import read_input
 from gpu_int8.cli.options import add_model_options, parse_shapes
 from gpu_int8.config import load_config
 from gpu_int8.errors import GpuInt8Error
