@@ -89,3 +89,35 @@ def test_quantize_clear_errors(argv, message, tmp_path, capsys):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "q.xml").exists()
+
+
+def test_benchmark_prints_latency_and_writes_benchmark_app_reports(tmp_path, capsys):
+    args = ["benchmark", "-m", str(demo.cls_model_path()), "--shape", "x=1,3,48,192", "-niter", "4"]
+    assert main([*args, "-pc", "-report_type", "average_counters", "-report_folder", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Count:            4 iterations" in out and "Throughput:" in out and "Median:" in out
+    assert "per inference, over 4 iterations" in out  # -pc: the per-step table
+    report = (tmp_path / "benchmark_report.csv").read_text()
+    assert "Execution results" in report and "count;4" in report
+    counters = (tmp_path / "benchmark_average_counters_report.csv").read_text().splitlines()
+    assert counters[0].startswith("layerName;execStatus;layerType;execType;realTime (ms)")
+    assert len(counters) > 10 and all(";EXECUTED;" in line for line in counters[1:])
+    before = report
+    assert main([*args, "-report_type", "no_counters", "-report_folder", str(tmp_path)]) == 2
+    assert "exists; choose another -report_folder" in capsys.readouterr().err
+    assert (tmp_path / "benchmark_report.csv").read_text() == before
+
+
+def test_benchmark_on_the_reference_executor_has_no_counters(tmp_path, capsys):
+    config = tmp_path / "ref.yaml"
+    config.write_text("device: reference\n")
+    argv = ["benchmark", "-m", str(demo.cls_model_path()), "--shape", "x=1,3,48,192", "-c", str(config),
+            "-niter", "2", "-pc"]
+    assert main(argv) == 0
+    assert "no per-step counters" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flags, message", [(["-niter", "0"], "-niter 0"), (["-t", "-1"], "-t -1.0")])
+def test_benchmark_clear_errors(flags, message, capsys):
+    assert main(["benchmark", "-m", str(demo.cls_model_path()), "--shape", "x=1,3,48,192", *flags]) == 2
+    assert message in capsys.readouterr().err

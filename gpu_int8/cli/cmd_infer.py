@@ -10,7 +10,7 @@ import numpy as np
 
 from gpu_int8 import demo
 from gpu_int8.api import load
-from gpu_int8.cli.inputs import read_input
+from gpu_int8.cli.inputs import requests
 from gpu_int8.cli.options import add_model_options, parse_shapes
 from gpu_int8.config import load_config
 from gpu_int8.errors import GpuInt8Error
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     print(f"model:  {args.model}  (loaded in {load_s:.2f} s)")
     print(f"device: {engine.device}")
-    for request_name, feeds in _requests(args.input, engine, cfg):
+    for request_name, feeds in requests(args.input, engine, cfg):
         start = time.perf_counter()
         outputs = engine.infer(feeds)
         ms = (time.perf_counter() - start) * 1e3
@@ -67,30 +67,6 @@ def _print_profile(engine) -> None:
     print(f"  {'step':40s} {'kind':11s} {'prec':4s} {'where':6s} {'time':>11s}  kernel")
     for s in steps:
         print("  " + s.line())
-
-
-def _requests(items: list[str], engine, cfg):
-    """(label, feeds) per inference request."""
-    specs = {s.name: s for s in engine.inputs}
-    if not items:
-        rng = np.random.default_rng(0)
-        feeds = {s.name: rng.standard_normal(s.shape).astype(s.dtype) if np.issubdtype(s.dtype, np.floating)
-                 else rng.integers(0, 2, s.shape).astype(s.dtype) for s in engine.inputs}
-        yield "random input (seed 0)", feeds
-        return
-    named = [item.partition("=") for item in items]
-    if all(sep and name in specs for name, sep, _ in named) and len(specs) > 1:
-        yield "inputs", {name: read_input(Path(path), specs[name], cfg) for name, _, path in named}
-        return
-    if len(specs) != 1:
-        raise GpuInt8Error(f"the model has inputs {list(specs)}: give each as -i NAME=FILE")
-    spec = next(iter(specs.values()))
-    for item in items:
-        name, sep, path = item.partition("=")
-        if sep and name != spec.name:
-            raise GpuInt8Error(f"-i {item}: the model has no input '{name}' (its input is '{spec.name}')")
-        path = Path(path if sep else item)
-        yield path.name, {spec.name: read_input(path, spec, cfg)}
 
 
 def summarize(array: np.ndarray, top_k: int = 5) -> str:

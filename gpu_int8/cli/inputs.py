@@ -28,3 +28,28 @@ def read_input(path: Path, spec, cfg) -> np.ndarray:
                                f"{list(spec.shape)}")
         return array.astype(spec.dtype)
     return image_to_tensor(load_image(path), spec.shape, cfg.preprocess_for(spec.name)).astype(spec.dtype)
+
+
+def requests(items: list[str], engine, cfg):
+    """(label, feeds) per inference request: one per -i FILE, one for NAME=FILE items of a
+    multi-input model, seeded random data without items."""
+    specs = {s.name: s for s in engine.inputs}
+    if not items:
+        rng = np.random.default_rng(0)
+        feeds = {s.name: rng.standard_normal(s.shape).astype(s.dtype) if np.issubdtype(s.dtype, np.floating)
+                 else rng.integers(0, 2, s.shape).astype(s.dtype) for s in engine.inputs}
+        yield "random input (seed 0)", feeds
+        return
+    named = [item.partition("=") for item in items]
+    if all(sep and name in specs for name, sep, _ in named) and len(specs) > 1:
+        yield "inputs", {name: read_input(Path(path), specs[name], cfg) for name, _, path in named}
+        return
+    if len(specs) != 1:
+        raise GpuInt8Error(f"the model has inputs {list(specs)}: give each as -i NAME=FILE")
+    spec = next(iter(specs.values()))
+    for item in items:
+        name, sep, path = item.partition("=")
+        if sep and name != spec.name:
+            raise GpuInt8Error(f"-i {item}: the model has no input '{name}' (its input is '{spec.name}')")
+        path = Path(path if sep else item)
+        yield path.name, {spec.name: read_input(path, spec, cfg)}
