@@ -16,6 +16,7 @@ from gpu_int8.graph import Graph, infer_shapes, set_input_shapes
 from gpu_int8.quantization.activations import fuse_activations
 from gpu_int8.quantization.batch_norm import decompose_batch_norms
 from gpu_int8.quantization.insert import insert_fake_quantize, insert_int8_weights
+from gpu_int8.quantization.layer_norm import fuse_layer_norms
 from gpu_int8.quantization.placement import place
 from gpu_int8.quantization.ranges import METHODS, Extrema, Histograms, shared
 from gpu_int8.reference.float_executor import FloatExecutor
@@ -97,6 +98,7 @@ def quantize_graph(graph: Graph, calibration: Iterable[dict[str, np.ndarray]], o
     progress = progress or (lambda items, label: items)
     fused = fuse_activations(graph)
     decompose_batch_norms(graph)
+    fuse_layer_norms(graph)
     infer_shapes(graph)
     placement = place(graph)
     feeds = [_checked(graph, f) for f in calibration]
