@@ -30,7 +30,8 @@ class QuantizeReport:
     samples: int
     activations: int
     weights: int
-    fused_activations: int
+    #: written-out subgraphs folded before quantization: what -> how many
+    folded: dict[str, int]
     #: convolutions / MatMuls left in float, with the reason
     left_float: dict[str, str] = field(default_factory=dict)
     #: placed activations no calibration input reached (left unquantized)
@@ -42,8 +43,7 @@ class QuantizeReport:
                  f"  calibration inputs: {self.samples}",
                  f"  activations behind FakeQuantize: {self.activations}",
                  f"  weights stored as int8 (scale per output channel): {self.weights}"]
-        if self.fused_activations:
-            lines.append(f"  decomposed HSwish/Swish fused into one op: {self.fused_activations}")
+        lines += [f"  folded first: {count} {what}" for what, count in self.folded.items() if count]
         lines += [f"  left in float: {name} ({why})" for name, why in self.left_float.items()]
         if self.unseen:
             lines.append(f"  not reached by the calibration inputs, left unquantized: {', '.join(self.unseen)}")
@@ -96,9 +96,9 @@ def quantize_graph(graph: Graph, calibration: Iterable[dict[str, np.ndarray]], o
     if any(n.op_type == "FakeQuantize" for n in graph.nodes):
         raise ModelError("the model is already quantized (it has FakeQuantize layers)", file=graph.source)
     progress = progress or (lambda items, label: items)
-    fused = fuse_activations(graph)
-    decompose_batch_norms(graph)
-    fuse_layer_norms(graph)
+    folded = {"written-out HSwish/Swish -> one op": fuse_activations(graph),
+              "BatchNorm -> Multiply + Add": decompose_batch_norms(graph),
+              "written-out layer norm -> MVN": fuse_layer_norms(graph)}
     infer_shapes(graph)
     placement = place(graph)
     feeds = [_checked(graph, f) for f in calibration]
@@ -122,7 +122,7 @@ def quantize_graph(graph: Graph, calibration: Iterable[dict[str, np.ndarray]], o
     xml = Path(output)
     xml.parent.mkdir(parents=True, exist_ok=True)
     write_ir(graph, xml)
-    return QuantizeReport(xml, len(feeds), inserted, len(placement.weights), fused, placement.left_float,
+    return QuantizeReport(xml, len(feeds), inserted, len(placement.weights), folded, placement.left_float,
                           sorted(set(placement.activations) - set(found)), time.perf_counter() - start)
 
 
