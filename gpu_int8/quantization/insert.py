@@ -20,6 +20,9 @@ def insert_fake_quantize(graph: Graph, placement: Placement, ranges: dict[str, t
         if value not in ranges:
             continue
         il, ih = fake_quantize_limits(*ranges[value])
+        if np.ndim(il):  # per channel: along axis 1 of the activation
+            shape = (1, -1) + (1,) * (len(graph.values[value].shape) - 2)
+            il, ih = il.reshape(shape), ih.reshape(shape)
         base = graph.unique_name(f"{value}/fq")
         limits = []
         for what, number in (("in_low", il), ("in_high", ih), ("out_low", il), ("out_high", ih)):

@@ -52,6 +52,9 @@ class Placement:
     weights: list[WeightPoint] = field(default_factory=list)
     #: groups of activations that must share one range (inputs of one Concat)
     shared_ranges: list[set[str]] = field(default_factory=list)
+    #: activations read only by depthwise convolutions: a range per channel, which the
+    #: depthwise weights absorb (each output channel sees one input channel)
+    per_channel: set[str] = field(default_factory=set)
     #: convolutions / MatMuls left in float, with the reason
     left_float: dict[str, str] = field(default_factory=dict)
 
@@ -122,7 +125,21 @@ def place(graph: Graph) -> Placement:
                 p.shared_ranges.append(set().union(*(grid_sources(n) for n in node.inputs)))
     p.shared_ranges = _merge(p.shared_ranges)
     _hoist_over_moves(graph, p)
+    consumers = graph.consumers()
+    grouped = set().union(*p.shared_ranges) if p.shared_ranges else set()
+    p.per_channel = {value for value in p.activations
+                     if value not in graph.outputs and value not in grouped and consumers.get(value)
+                     and all(_depthwise(graph, user) for user in consumers[value])}
     return p
+
+
+def _depthwise(graph: Graph, node: Node) -> bool:
+    """A GroupConvolution with one input and one output channel per group."""
+    if node.op_type != "GroupConvolution":
+        return False
+    weights = graph.values.get(node.inputs[1])
+    return weights is not None and weights.shape is not None and len(weights.shape) >= 3 \
+        and weights.shape[1] == 1 and weights.shape[2] == 1
 
 
 def _hoist_over_moves(graph: Graph, p: Placement) -> None:

@@ -105,7 +105,7 @@ def quantize_graph(graph: Graph, calibration: Iterable[dict[str, np.ndarray]], o
     if not feeds:
         raise GpuInt8Error("no calibration inputs: give at least one")
     executor = FloatExecutor(graph)
-    extrema = Extrema(placement.activations)
+    extrema = Extrema(placement.activations, placement.per_channel)
     for f in progress(feeds, "ranges"):
         executor.run(f, observe=extrema.observe)
     if ranges == "mse":
@@ -115,6 +115,7 @@ def quantize_graph(graph: Graph, calibration: Iterable[dict[str, np.ndarray]], o
         found = histograms.ranges()
     else:
         found = extrema.ranges(ranges)
+    found.update(extrema.channel_ranges())
     found = shared(found, placement.shared_ranges)
     inserted = insert_fake_quantize(graph, placement, found)
     insert_int8_weights(graph, placement.weights)

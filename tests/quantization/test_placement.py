@@ -80,3 +80,16 @@ def test_convolution_with_computed_weights_stays_float():
     p = place(infer_shapes(g))
     assert p.activations == {} and p.weights == []
     assert "not a float constant" in p.left_float["y"]
+
+
+def test_an_activation_only_depthwise_convolutions_read_gets_a_range_per_channel():
+    rng = np.random.default_rng(1)
+    g = Graph("dw")
+    g.add_input("x", (1, 3, 8, 8), np.float32)
+    r = g.add_node("Relu", [conv(g, "x", 3, 6, rng, "c")], ["r"], name="r").outputs[0]
+    d = conv(g, r, 6, 6, rng, "dw", group=True)
+    g.add_node("Relu", [d], ["out"], name="out")
+    g.outputs = ["out"]
+    p = place(infer_shapes(g))
+    assert _readers(p) == {"x": [("c/conv", 0)], "r": [("dw/conv", 0)]}
+    assert p.per_channel == {"r"}  # 'x' feeds a regular convolution: one range

@@ -99,3 +99,26 @@ def test_refuses_its_own_input_and_quantized_models(float_model, quantized, tmp_
         quantize(float_model, feeds(1), float_model, overwrite=True)
     with pytest.raises(ModelError, match="already quantized"):
         quantize(quantized[0], feeds(1), tmp_path / "again.xml")
+
+
+def test_a_per_channel_range_in_front_of_a_depthwise_convolution(tmp_path):
+    from gpu_int8.graph import Graph, infer_shapes
+    from tests.quantization.graphs import conv
+
+    rng = np.random.default_rng(3)
+    g = Graph("dw")
+    g.add_input("x", (1, 3, 10, 10), np.float32)
+    h = g.add_node("HSwish", [conv(g, "x", 3, 6, rng, "c")], ["h"], name="h").outputs[0]
+    g.add_node("Relu", [conv(g, h, 6, 6, rng, "dw", group=True)], ["out"], name="out")
+    g.outputs = ["out"]
+    write_ir(infer_shapes(g), tmp_path / "dw.xml")
+    calibration = [{"x": rng.standard_normal((1, 3, 10, 10)).astype(np.float32) * 2} for _ in range(8)]
+    quantize(tmp_path / "dw.xml", calibration, tmp_path / "dw_int8.xml")
+    graph = load_graph(tmp_path / "dw_int8.xml")
+    fq = next(n for n in graph.nodes if n.op_type == "FakeQuantize" and n.inputs[0] == "h")
+    assert graph.values[fq.inputs[1]].shape == (1, 6, 1, 1)
+    schedule = transform(graph)
+    assert schedule.summary().float_layers == []
+    reference = FloatExecutor(load_graph(tmp_path / "dw.xml"))
+    for x in calibration[:3]:
+        assert _cosine(Int8Executor(schedule).run(x)["out"], reference.run(x)["out"]) > 0.99

@@ -85,3 +85,16 @@ def test_int8_weights_per_output_channel():
     assert np.all(np.abs(q * scale - w) <= scale / 2 + 1e-7)
     q, scale = int8_weights(rng.standard_normal((2, 3, 1, 3, 3)).astype(np.float32), (0, 1))
     assert scale.shape == (2, 3, 1, 1, 1)
+
+
+def test_per_channel_ranges_are_each_channels_largest_magnitude():
+    extrema = Extrema(["v"], per_channel=["v"])
+    extrema.observe("v", np.array([[[1.0, -2.0]], [[0.5, 3.0]]]).reshape(1, 2, 2))  # channels (1, -2), (0.5, 3)
+    extrema.observe("v", np.array([[4.0, 0.0], [0.0, 1.0]]).reshape(1, 2, 2))
+    low, high = extrema.channel_ranges()["v"]
+    np.testing.assert_array_equal(high, [4.0, 3.0])
+    np.testing.assert_array_equal(low, [-4.0, -3.0])  # a negative channel makes every channel symmetric
+    assert extrema.ranges("minmax") == {}  # per-channel values are left to channel_ranges
+    il, ih = fake_quantize_limits(low, high)
+    np.testing.assert_allclose(il, [-4.0, -3.0])
+    np.testing.assert_allclose(ih, [4 * 127 / 128, 3 * 127 / 128])
