@@ -75,21 +75,22 @@ class Extrema:
                 out[name] = (-a if self.signed(name) else np.zeros_like(a), a)
         return out
 
-    def ranges(self, method: str) -> dict[str, tuple]:
+    def ranges(self, method: str) -> dict[str, tuple[float, float]]:
         """(low, high) per value seen, by ``minmax`` or ``mean_max`` (per-channel values:
         :meth:`channel_ranges`)."""
         out = {}
         for name in self.seen():
             if name in self.per_channel:
                 continue
+            lows, highs = self.lows[name], self.highs[name]
             if method == "minmax":
-                out[name] = (self.low(name), self.high(name))
+                out[name] = (float(np.min(lows)), float(np.max(highs)))
             elif not self.signed(name):
-                out[name] = (np.zeros_like(self.high(name)), np.mean(self.highs[name], axis=0))
+                out[name] = (0.0, float(np.mean(highs)))
             else:
-                magnitude = np.mean(np.maximum(np.abs(self.lows[name]), np.abs(self.highs[name])), axis=0)
+                magnitude = float(np.mean(np.maximum(np.abs(lows), np.abs(highs))))
                 out[name] = (-magnitude, magnitude)
-        return {name: (_plain(lo), _plain(hi)) for name, (lo, hi) in out.items()}
+        return out
 
 
 class Histograms:
@@ -131,11 +132,6 @@ def _tensor_range(counts: np.ndarray, limit: float, low: float, high: float) -> 
         return low, best_clip(counts, limit, 255, offset=-low)
     a = best_clip(counts, limit, 128)
     return -a, a
-
-
-def _plain(x):
-    """A 0-d result as a float; per-channel results stay arrays."""
-    return float(x) if np.ndim(x) == 0 else np.asarray(x, np.float64)
 
 
 def best_clip(counts: np.ndarray, limit: float, steps: int, offset: float = 0.0) -> float:
