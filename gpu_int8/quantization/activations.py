@@ -11,23 +11,18 @@ FakeQuantize follows.
 
 from __future__ import annotations
 
-import numpy as np
-
 from gpu_int8.graph import Graph, Node
+from gpu_int8.quantization.patterns import replace_matches, scalar
 
 
 def fuse_activations(graph: Graph) -> int:
     """Replace decomposed HSwish / Swish subgraphs in place; returns how many were fused."""
-    producer = graph.producers()
-    fused = 0
-    for i, node in enumerate(graph.nodes):
-        x = _activation_input(graph, producer, node)
-        if x is not None:
-            graph.nodes[i] = Node(x[0], node.name, [x[1]], list(node.outputs), {})
-            fused += 1
-    if fused:
-        graph.remove_unused()
-    return fused
+    return replace_matches(graph, _fused)
+
+
+def _fused(graph: Graph, producer: dict, node: Node) -> Node | None:
+    found = _activation_input(graph, producer, node)
+    return Node(found[0], node.name, [found[1]], list(node.outputs), {}) if found else None
 
 
 def _activation_input(graph: Graph, producer: dict, node: Node) -> tuple[str, str] | None:
@@ -60,7 +55,7 @@ def _gate_kind(graph: Graph, producer: dict, gate: str, x: str) -> str | None:
             return "Swish"
         return None
     if node.op_type == "HardSigmoid" and node.inputs[0] == x:
-        alpha, beta = (_scalar(graph, n) for n in node.inputs[1:3])
+        alpha, beta = (scalar(graph, n) for n in node.inputs[1:3])
         return "HSwish" if _near(alpha, 1 / 6) and _near(beta, 0.5) else None
     scaled = _scaled_by(graph, node, 1 / 6)
     return "HSwish" if scaled and _is_relu6_of_shift(graph, producer, scaled, x) else None
@@ -76,29 +71,22 @@ def _is_relu6_of_shift(graph: Graph, producer: dict, name: str, x: str) -> bool:
     if shifted is None or shifted.op_type != "Add":
         return False
     a, b = shifted.inputs
-    return (a == x and _near(_scalar(graph, b), 3.0)) or (b == x and _near(_scalar(graph, a), 3.0))
+    return (a == x and _near(scalar(graph, b), 3.0)) or (b == x and _near(scalar(graph, a), 3.0))
 
 
 def _scaled_by(graph: Graph, node: Node, factor: float) -> str | None:
     """The operand of ``node`` if it is a Divide by 1/factor or a Multiply by factor."""
     if len(node.inputs) != 2:
         return None
-    if node.op_type == "Divide" and _near(_scalar(graph, node.inputs[1]), 1 / factor):
+    if node.op_type == "Divide" and _near(scalar(graph, node.inputs[1]), 1 / factor):
         return node.inputs[0]
     if node.op_type == "Multiply":
         a, b = node.inputs
-        if _near(_scalar(graph, b), factor):
+        if _near(scalar(graph, b), factor):
             return a
-        if _near(_scalar(graph, a), factor):
+        if _near(scalar(graph, a), factor):
             return b
     return None
-
-
-def _scalar(graph: Graph, name: str) -> float | None:
-    value = graph.values.get(name)
-    if value is None or not value.is_const or value.data.size != 1:
-        return None
-    return float(np.asarray(value.data).reshape(-1)[0])
 
 
 def _near(got, want: float) -> bool:

@@ -13,22 +13,21 @@ from __future__ import annotations
 import numpy as np
 
 from gpu_int8.graph import Graph, Node
+from gpu_int8.quantization.patterns import replace_matches, scalar
 
 
 def fuse_layer_norms(graph: Graph) -> int:
     """Replace each written-out mean-variance normalization in place; returns how many."""
-    producer = graph.producers()
-    fused = 0
-    for i, node in enumerate(graph.nodes):
-        match = _match(graph, producer, node)
-        if match is not None:
-            x, axes, eps = match
-            graph.nodes[i] = Node("MVN", node.name, [x, axes], list(node.outputs),
-                                  {"normalize_variance": True, "eps": eps, "eps_mode": "inside_sqrt", "opset": 6})
-            fused += 1
-    if fused:
-        graph.remove_unused()
-    return fused
+    return replace_matches(graph, _mvn)
+
+
+def _mvn(graph: Graph, producer: dict, node: Node) -> Node | None:
+    match = _match(graph, producer, node)
+    if match is None:
+        return None
+    x, axes, eps = match
+    return Node("MVN", node.name, [x, axes], list(node.outputs),
+                {"normalize_variance": True, "eps": eps, "eps_mode": "inside_sqrt", "opset": 6})
 
 
 def _match(graph: Graph, producer: dict, node: Node) -> tuple[str, str, float] | None:
@@ -44,12 +43,12 @@ def _match(graph: Graph, producer: dict, node: Node) -> tuple[str, str, float] |
     if axes is None or shifted is None or shifted.op_type != "Add":
         return None
     for variance, eps in (shifted.inputs, shifted.inputs[::-1]):
-        eps_value = _scalar(graph, eps)
+        eps_value = scalar(graph, eps)
         square = producer.get(variance)
         square = producer.get(square.inputs[0]) if square is not None and square.op_type == "ReduceMean" else None
         if eps_value is None or square is None or square.op_type != "Power" or square.inputs[0] != centered.outputs[0]:
             continue
-        if _scalar(graph, square.inputs[1]) == 2.0 and _same_axes(graph, producer.get(variance), axes):
+        if scalar(graph, square.inputs[1]) == 2.0 and _same_axes(graph, producer.get(variance), axes):
             return x, axes, eps_value
     return None
 
@@ -68,10 +67,3 @@ def _same_axes(graph: Graph, node: Node | None, axes: str) -> bool:
         return False
     a, b = graph.values.get(node.inputs[1]), graph.values[axes]
     return a is not None and a.is_const and np.array_equal(np.asarray(a.data), np.asarray(b.data))
-
-
-def _scalar(graph: Graph, name: str) -> float | None:
-    value = graph.values.get(name)
-    if value is None or not value.is_const or value.data.size != 1:
-        return None
-    return float(np.asarray(value.data).reshape(-1)[0])
