@@ -43,10 +43,6 @@ class Extrema:
             self.lows[name].append(np.min(array, axis=axes).astype(np.float64))
             self.highs[name].append(np.max(array, axis=axes).astype(np.float64))
 
-    @property
-    def samples(self) -> int:
-        return max((len(v) for v in self.lows.values()), default=0)
-
     def seen(self) -> list[str]:
         return [name for name, lows in self.lows.items() if lows]
 
