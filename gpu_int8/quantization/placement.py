@@ -5,9 +5,9 @@ The rule follows what OpenVINO's LPT turns into int8 work (and what NNCF places 
 it): the activation inputs of convolutions, matrix products, elementwise sums and
 products of two activations, pools, means, interpolations and concatenations.  One
 FakeQuantize per activation, read by all its consumers, so that none of them needs
-the float tensor kept beside the int8 one.  Inputs of one Concat share one range, so the concatenation
-runs on int8 with aligned intervals.  A convolution or MatMul whose weight input is a
-float constant gets it as int8 with a scale per output channel.
+the float tensor kept beside the int8 one.  Inputs of one Concat share one range, so
+the concatenation runs on int8 with aligned intervals.  A convolution or MatMul whose
+weight input is a float constant gets it as int8 with a scale per output channel.
 """
 
 from __future__ import annotations
@@ -143,18 +143,18 @@ def _depthwise(graph: Graph, node: Node) -> bool:
 
 
 def _hoist_over_moves(graph: Graph, p: Placement) -> None:
-    """Quantize in front of a Reshape/Transpose/... instead of behind it when all its
-    readers quantize and it is its input's only reader: the int8 tensor then moves
-    (LPT carries the dequantization through) instead of a float one."""
+    """Quantize in front of a Reshape/Transpose/... instead of behind it when it is its
+    input's only reader: the int8 tensor then moves (LPT carries the dequantization
+    through) instead of a float one.  Its readers see the same values either way, since
+    moving values commutes with quantizing them."""
     producer, consumers = graph.producers(), graph.consumers()
     grouped = set().union(*p.shared_ranges) if p.shared_ranges else set()
     changed = True
     while changed:
         changed = False
-        for value, users in list(p.activations.items()):
+        for value in list(p.activations):
             node = producer.get(value)
-            if (node is None or node.op_type not in MOVING_OPS or value in graph.outputs or value in grouped
-                    or len(consumers.get(value, [])) != len(users)):
+            if node is None or node.op_type not in MOVING_OPS or value in graph.outputs or value in grouped:
                 continue
             source = node.inputs[0]
             if len(consumers.get(source, [])) != 1 or source in p.activations or source in graph.outputs:
