@@ -12,7 +12,7 @@ import numpy as np
 
 from gpu_int8.errors import GpuInt8Error, ModelError
 from gpu_int8.frontends.ir_writer import write_ir
-from gpu_int8.graph import Graph, infer_shapes, set_input_shapes
+from gpu_int8.graph import Graph, infer_shapes
 from gpu_int8.quantization.activations import fuse_activations
 from gpu_int8.quantization.batch_norm import decompose_batch_norms
 from gpu_int8.quantization.insert import insert_fake_quantize, insert_int8_weights
@@ -62,13 +62,10 @@ def quantize(model: str | os.PathLike, calibration: Iterable[dict[str, np.ndarra
     :data:`~gpu_int8.quantization.ranges.METHODS`.  Existing output files are kept unless
     ``overwrite``.
     """
-    from gpu_int8.frontends import read_model
+    from gpu_int8.api import load_graph
 
     check_output(model, output, overwrite)
-    graph = read_model(str(model))
-    set_input_shapes(graph, shapes)
-    infer_shapes(graph)
-    return quantize_graph(graph, calibration, output, ranges, overwrite)
+    return quantize_graph(load_graph(model, shapes), calibration, output, ranges, overwrite)
 
 
 def check_output(model: str | os.PathLike, output: str | os.PathLike, overwrite: bool) -> None:
