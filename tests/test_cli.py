@@ -62,14 +62,17 @@ def test_quantize_a_float_model_then_run_it(tmp_path, capsys):
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "calibration inputs: 3" in printed and "folded first: 18 written-out HSwish" in printed
+    corrected = int(printed.split("biases corrected for the mean shift of quantization: ")[1].split()[0])
+    assert corrected > 0
     assert "inspect -m" in printed
     assert out.is_file() and out.with_suffix(".bin").is_file()
     before = out.read_bytes()
     assert main(args) == 2  # the result of the first run is not overwritten ...
     assert "exists; choose another output" in capsys.readouterr().err
     assert out.read_bytes() == before
-    assert main([*args, "--overwrite", "--subset", "1"]) == 0  # ... unless asked
-    assert "calibration inputs: 1" in capsys.readouterr().out
+    assert main([*args, "--overwrite", "--subset", "1", "--no-bias-correction"]) == 0  # ... unless asked
+    printed = capsys.readouterr().out
+    assert "calibration inputs: 1" in printed and "quantization: 0" in printed
     assert main(["inspect", "-m", str(out)]) == 0
     assert "compute layers in INT8; float layers: Softmax" in capsys.readouterr().out
     assert main(["infer", "-m", str(out), "-i", str(calibration / "line0.npy")]) == 0

@@ -27,6 +27,9 @@ def add_parser(sub) -> None:
     p.add_argument("--subset", type=int, default=300, help="use at most this many calibration inputs (default 300)")
     p.add_argument("--ranges", choices=METHODS, default="mse",
                    help="how activation ranges are chosen (default mse: least quantization error)")
+    p.add_argument("--no-bias-correction", dest="bias_correction", action="store_false",
+                   help="keep the float biases (by default each layer's bias absorbs the mean shift "
+                        "quantization gives its output)")
     p.add_argument("--overwrite", action="store_true", help="replace the output files if they exist")
     p.set_defaults(run=run)
 
@@ -45,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     spec = TensorSpec(name, graph.values[name].shape, graph.values[name].dtype)
     feeds = [{name: read_input(path, spec, cfg)} for path in files]
     print(f"model: {args.model}\ncalibration: {len(feeds)} inputs, ranges by {args.ranges}", flush=True)
-    report = quantize_graph(graph, feeds, args.output, args.ranges, args.overwrite, progress=_progress_bar)
+    report = quantize_graph(graph, feeds, args.output, args.ranges, args.overwrite, progress=_progress_bar,
+                            bias_correction=args.bias_correction)
     print(report)
     print(f"run it: python -m gpu_int8 infer -m {args.output}   show its int8 steps: "
           f"python -m gpu_int8 inspect -m {args.output}")

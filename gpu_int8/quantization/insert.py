@@ -61,3 +61,9 @@ def int8_weights(w: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, np.n
     scale = np.where(amax > 0, amax / np.float32(WEIGHT_LIMIT), np.float32(1)).astype(np.float32)
     q = np.clip(np.rint(w / scale), -WEIGHT_LIMIT, WEIGHT_LIMIT).astype(np.int8)
     return q, scale
+
+
+def dequantized_int8_weights(w: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """The float32 values the int8 form of ``w`` stands for (what the quantized model computes with)."""
+    q, scale = int8_weights(w, axes)
+    return q.astype(np.float32) * scale

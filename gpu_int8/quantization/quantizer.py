@@ -15,6 +15,7 @@ from gpu_int8.frontends.ir_writer import write_ir
 from gpu_int8.graph import Graph, infer_shapes
 from gpu_int8.quantization.activations import fuse_activations
 from gpu_int8.quantization.batch_norm import decompose_batch_norms
+from gpu_int8.quantization.bias_correction import InputMeans, biased_layers, correct_biases
 from gpu_int8.quantization.insert import insert_fake_quantize, insert_int8_weights
 from gpu_int8.quantization.layer_norm import fuse_layer_norms
 from gpu_int8.quantization.placement import place
@@ -36,13 +37,16 @@ class QuantizeReport:
     left_float: dict[str, str] = field(default_factory=dict)
     #: placed activations no calibration input reached (left unquantized)
     unseen: list[str] = field(default_factory=list)
+    #: biases given back the mean shift quantization gave their layer's output
+    corrected_biases: int = 0
     seconds: float = 0.0
 
     def __str__(self) -> str:
         lines = [f"wrote {self.output} (and {self.output.with_suffix('.bin').name}) in {self.seconds:.1f} s",
                  f"  calibration inputs: {self.samples}",
                  f"  activations behind FakeQuantize: {self.activations}",
-                 f"  weights stored as int8 (scale per output channel): {self.weights}"]
+                 f"  weights stored as int8 (scale per output channel): {self.weights}",
+                 f"  biases corrected for the mean shift of quantization: {self.corrected_biases}"]
         lines += [f"  folded first: {count} {what}" for what, count in self.folded.items() if count]
         lines += [f"  left in float: {name} ({why})" for name, why in self.left_float.items()]
         if self.unseen:
@@ -51,7 +55,8 @@ class QuantizeReport:
 
 
 def quantize(model: str | os.PathLike, calibration: Iterable[dict[str, np.ndarray]], output: str | os.PathLike,
-             shapes: dict[str, tuple] | None = None, ranges: str = "mse", overwrite: bool = False) -> QuantizeReport:
+             shapes: dict[str, tuple] | None = None, ranges: str = "mse", overwrite: bool = False,
+             bias_correction: bool = True) -> QuantizeReport:
     """Quantize a float model (ONNX or OpenVINO IR) for int8 inference.
 
     Runs the float reference on each feed dict of ``calibration``, finds the range of
@@ -59,13 +64,16 @@ def quantize(model: str | os.PathLike, calibration: Iterable[dict[str, np.ndarra
     and writes ``output`` (.xml, plus its .bin) as an OpenVINO IR with 256-level
     FakeQuantize on those activations and int8 weights: a model ``gpu_int8.load`` runs
     in int8, and OpenVINO too.  ``ranges`` is one of
-    :data:`~gpu_int8.quantization.ranges.METHODS`.  Existing output files are kept unless
+    :data:`~gpu_int8.quantization.ranges.METHODS`.  With ``bias_correction`` each
+    convolution's and MatMul's bias absorbs the mean shift quantization gives its output
+    (:mod:`gpu_int8.quantization.bias_correction`).  Existing output files are kept unless
     ``overwrite``.
     """
     from gpu_int8.api import load_graph
 
     check_output(model, output, overwrite)
-    return quantize_graph(load_graph(model, shapes), calibration, output, ranges, overwrite)
+    return quantize_graph(load_graph(model, shapes), calibration, output, ranges, overwrite,
+                          bias_correction=bias_correction)
 
 
 def check_output(model: str | os.PathLike, output: str | os.PathLike, overwrite: bool) -> None:
@@ -83,7 +91,8 @@ def check_output(model: str | os.PathLike, output: str | os.PathLike, overwrite:
 
 def quantize_graph(graph: Graph, calibration: Iterable[dict[str, np.ndarray]], output: str | os.PathLike,
                    ranges: str = "mse", overwrite: bool = False,
-                   progress: Callable[[list, str], Iterable] | None = None) -> QuantizeReport:
+                   progress: Callable[[list, str], Iterable] | None = None,
+                   bias_correction: bool = True) -> QuantizeReport:
     """:func:`quantize` on a loaded float graph (shapes inferred); the graph is changed in
     place.  ``progress(items, label)``, if given, wraps each calibration pass (a progress bar)."""
     start = time.perf_counter()
@@ -114,6 +123,13 @@ def quantize_graph(graph: Graph, calibration: Iterable[dict[str, np.ndarray]], o
         found = extrema.ranges(ranges)
     found.update(extrema.channel_ranges())
     found = shared(found, placement.shared_ranges)
+    corrected = 0
+    if bias_correction:
+        layers = biased_layers(graph, placement, found)
+        means = InputMeans(layers)
+        for f in progress(feeds, "bias correction"):
+            executor.run(f, observe=means.observe)
+        corrected = correct_biases(graph, layers, means)
     inserted = insert_fake_quantize(graph, placement, found)
     insert_int8_weights(graph, placement.weights)
     infer_shapes(graph)
@@ -121,7 +137,7 @@ def quantize_graph(graph: Graph, calibration: Iterable[dict[str, np.ndarray]], o
     xml.parent.mkdir(parents=True, exist_ok=True)
     write_ir(graph, xml)
     return QuantizeReport(xml, len(feeds), inserted, len(placement.weights), folded, placement.left_float,
-                          sorted(set(placement.activations) - set(found)), time.perf_counter() - start)
+                          sorted(set(placement.activations) - set(found)), corrected, time.perf_counter() - start)
 
 
 def _checked(graph, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
