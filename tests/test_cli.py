@@ -77,6 +77,11 @@ def test_quantize_a_float_model_then_run_it(tmp_path, capsys):
     assert "compute layers in INT8; float layers: Softmax" in capsys.readouterr().out
     assert main(["infer", "-m", str(out), "-i", str(calibration / "line0.npy")]) == 0
     assert "top-2" in capsys.readouterr().out
+    kept = [*args[:-1], str(tmp_path / "kept.xml"), "--subset", "1", "--ignore", "Conv@0"]
+    assert main(kept) == 0
+    assert "left in float: Conv@0 (kept float on request)" in capsys.readouterr().out
+    assert main([*kept[:-1], "Conv@99", "--overwrite"]) == 2
+    assert "no node named 'Conv@99' to keep float" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -30,6 +30,8 @@ def add_parser(sub) -> None:
     p.add_argument("--no-bias-correction", dest="bias_correction", action="store_false",
                    help="keep the float biases (by default each layer's bias absorbs the mean shift "
                         "quantization gives its output)")
+    p.add_argument("--ignore", action="append", default=[], metavar="NODE",
+                   help="keep this node float: no int8 weights, inputs unquantized (repeat for more)")
     p.add_argument("--overwrite", action="store_true", help="replace the output files if they exist")
     p.set_defaults(run=run)
 
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     feeds = [{name: read_input(path, spec, cfg)} for path in files]
     print(f"model: {args.model}\ncalibration: {len(feeds)} inputs, ranges by {args.ranges}", flush=True)
     report = quantize_graph(graph, feeds, args.output, args.ranges, args.overwrite, progress=_progress_bar,
-                            bias_correction=args.bias_correction)
+                            bias_correction=args.bias_correction, ignored=args.ignore)
     print(report)
     print(f"run it: python -m gpu_int8 infer -m {args.output}   show its int8 steps: "
           f"python -m gpu_int8 inspect -m {args.output}")

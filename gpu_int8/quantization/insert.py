@@ -14,7 +14,8 @@ WEIGHT_LIMIT = 127  # weights use the symmetric range -127 .. 127 (255 levels)
 
 def insert_fake_quantize(graph: Graph, placement: Placement, ranges: dict[str, tuple[float, float]]) -> int:
     """A FakeQuantize behind each placed activation that has a range; every consumer reads
-    it (a graph output keeps the float value).  Returns how many were inserted."""
+    it but the ignored ones (a graph output keeps the float value).  Returns how many were
+    inserted."""
     inserted = 0
     for value in placement.activations:
         if value not in ranges:
@@ -29,7 +30,8 @@ def insert_fake_quantize(graph: Graph, placement: Placement, ranges: dict[str, t
             limits.append(graph.add_const(graph.unique_name(f"{base}/{what}"), np.array(number, np.float32)).name)
         graph.add_node("FakeQuantize", [value, *limits], [base], {"levels": LEVELS}, name=base)
         for user in graph.nodes[:-1]:
-            user.inputs = [base if name == value else name for name in user.inputs]
+            if user.name not in placement.ignored:
+                user.inputs = [base if name == value else name for name in user.inputs]
         inserted += 1
     graph.toposort()
     return inserted

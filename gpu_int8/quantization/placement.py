@@ -57,11 +57,14 @@ class Placement:
     per_channel: set[str] = field(default_factory=set)
     #: convolutions / MatMuls left in float, with the reason
     left_float: dict[str, str] = field(default_factory=dict)
+    #: nodes kept float on request: they read their inputs unquantized
+    ignored: set[str] = field(default_factory=set)
 
 
-def place(graph: Graph) -> Placement:
-    """Find the quantization points of ``graph`` (shapes and constants known)."""
-    p = Placement()
+def place(graph: Graph, ignored: set[str] | frozenset[str] = frozenset()) -> Placement:
+    """Find the quantization points of ``graph`` (shapes and constants known).  Nodes named
+    in ``ignored`` get neither int8 weights nor quantized inputs."""
+    p = Placement(ignored=set(ignored))
 
     def activation(name: str) -> bool:
         value = graph.values.get(name)
@@ -77,7 +80,7 @@ def place(graph: Graph) -> Placement:
         if name in p.activations:
             return {name}
         node = producer.get(name)
-        if node is None or not _keeps_grid(node):
+        if node is None or not _keeps_grid(node) or node.name in p.ignored:
             return None
         inputs = [grid_sources(n) for n in node.inputs if activation(n)]
         if not inputs or any(i is None for i in inputs):
@@ -91,6 +94,10 @@ def place(graph: Graph) -> Placement:
 
     for node in graph.nodes:
         t = node.op_type
+        if node.name in p.ignored:
+            if t in CONV_WEIGHT_AXES or t == "MatMul":
+                p.left_float[node.name] = "kept float on request"
+            continue
         if t in CONV_WEIGHT_AXES:
             weight = _float_const(graph, node.inputs[1])
             if weight is None or weight.ndim != len(graph.values[node.inputs[0]].shape) + (t.startswith("Group")):
@@ -159,6 +166,8 @@ def _hoist_over_moves(graph: Graph, p: Placement) -> None:
             source = node.inputs[0]
             if len(consumers.get(source, [])) != 1 or source in p.activations or source in graph.outputs:
                 continue
+            if any(user.name in p.ignored for user in consumers.get(value, [])):
+                continue  # they read the moved value unquantized
             del p.activations[value]
             p.activations[source] = [(node, 0)]
             changed = True

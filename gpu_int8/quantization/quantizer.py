@@ -56,7 +56,7 @@ class QuantizeReport:
 
 def quantize(model: str | os.PathLike, calibration: Iterable[dict[str, np.ndarray]], output: str | os.PathLike,
              shapes: dict[str, tuple] | None = None, ranges: str = "mse", overwrite: bool = False,
-             bias_correction: bool = True) -> QuantizeReport:
+             bias_correction: bool = True, ignored: Iterable[str] = ()) -> QuantizeReport:
     """Quantize a float model (ONNX or OpenVINO IR) for int8 inference.
 
     Runs the float reference on each feed dict of ``calibration``, finds the range of
@@ -66,14 +66,15 @@ def quantize(model: str | os.PathLike, calibration: Iterable[dict[str, np.ndarra
     in int8, and OpenVINO too.  ``ranges`` is one of
     :data:`~gpu_int8.quantization.ranges.METHODS`.  With ``bias_correction`` each
     convolution's and MatMul's bias absorbs the mean shift quantization gives its output
-    (:mod:`gpu_int8.quantization.bias_correction`).  Existing output files are kept unless
+    (:mod:`gpu_int8.quantization.bias_correction`).  Nodes named in ``ignored`` stay float:
+    no int8 weights, inputs read unquantized.  Existing output files are kept unless
     ``overwrite``.
     """
     from gpu_int8.api import load_graph
 
     check_output(model, output, overwrite)
     return quantize_graph(load_graph(model, shapes), calibration, output, ranges, overwrite,
-                          bias_correction=bias_correction)
+                          bias_correction=bias_correction, ignored=ignored)
 
 
 def check_output(model: str | os.PathLike, output: str | os.PathLike, overwrite: bool) -> None:
@@ -92,7 +93,7 @@ def check_output(model: str | os.PathLike, output: str | os.PathLike, overwrite:
 def quantize_graph(graph: Graph, calibration: Iterable[dict[str, np.ndarray]], output: str | os.PathLike,
                    ranges: str = "mse", overwrite: bool = False,
                    progress: Callable[[list, str], Iterable] | None = None,
-                   bias_correction: bool = True) -> QuantizeReport:
+                   bias_correction: bool = True, ignored: Iterable[str] = ()) -> QuantizeReport:
     """:func:`quantize` on a loaded float graph (shapes inferred); the graph is changed in
     place.  ``progress(items, label)``, if given, wraps each calibration pass (a progress bar)."""
     start = time.perf_counter()
@@ -101,12 +102,17 @@ def quantize_graph(graph: Graph, calibration: Iterable[dict[str, np.ndarray]], o
     check_output(graph.source or "", output, overwrite)
     if any(n.op_type == "FakeQuantize" for n in graph.nodes):
         raise ModelError("the model is already quantized (it has FakeQuantize layers)", file=graph.source)
+    ignored = set(ignored)
+    unknown = sorted(ignored - {n.name for n in graph.nodes})
+    if unknown:
+        raise ModelError(f"no node named {', '.join(map(repr, unknown))} to keep float (`python -m gpu_int8 "
+                         f"inspect -m MODEL` lists the node names)", file=graph.source)
     progress = progress or (lambda items, label: items)
     folded = {"written-out HSwish/Swish -> one op": fuse_activations(graph),
               "BatchNorm -> Multiply + Add": decompose_batch_norms(graph),
               "written-out layer norm -> MVN": fuse_layer_norms(graph)}
     infer_shapes(graph)
-    placement = place(graph)
+    placement = place(graph, ignored)
     feeds = [_checked(graph, f) for f in calibration]
     if not feeds:
         raise GpuInt8Error("no calibration inputs: give at least one")

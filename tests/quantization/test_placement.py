@@ -93,3 +93,16 @@ def test_an_activation_only_depthwise_convolutions_read_gets_a_range_per_channel
     p = place(infer_shapes(g))
     assert _readers(p) == {"x": [("c/conv", 0)], "r": [("dw/conv", 0)]}
     assert p.per_channel == {"r"}  # 'x' feeds a regular convolution: one range
+
+
+def test_ignored_nodes_get_no_quantization_points():
+    g = small_cnn()
+    fuse_activations(g)
+    p = place(g, ignored={"c2/conv", "pool"})
+    readers = _readers(p)
+    assert readers["r1"] == [("sum", 1)]  # still quantized for the residual sum, not for c2/conv
+    assert "sum" not in readers  # only the ignored MaxPool read it quantized
+    # the MaxPool no longer keeps a grid: its float output gets a FakeQuantize of its own
+    assert readers["pool"] == [("cat", 0), ("dw/conv", 0)]
+    assert "c2/conv" not in [w.node.name for w in p.weights]
+    assert p.left_float == {"c2/conv": "kept float on request"}

@@ -122,3 +122,25 @@ def test_a_per_channel_range_in_front_of_a_depthwise_convolution(tmp_path):
     reference = FloatExecutor(load_graph(tmp_path / "dw.xml"))
     for x in calibration[:3]:
         assert _cosine(Int8Executor(schedule).run(x)["out"], reference.run(x)["out"]) > 0.99
+
+
+def test_ignored_layers_stay_float_and_read_float_inputs(float_model, tmp_path):
+    out = tmp_path / "ignored.xml"
+    report = quantize(float_model, feeds(8), out, ignored=["c2/conv"])
+    assert report.left_float == {"c2/conv": "kept float on request"} and report.weights == 4
+    graph = load_graph(out)
+    layer = next(n for n in graph.nodes if n.name == "c2/conv")
+    assert layer.inputs[0] == "r1"  # the float activation, though the residual sum reads it quantized
+    assert graph.values[layer.inputs[1]].is_const  # float weights, no int8 form
+    float_layers = transform(graph).summary().float_layers
+    assert [name for _, name, _ in float_layers] == ["c2/conv", "probs"], float_layers
+    reference = FloatExecutor(load_graph(float_model))
+    int8 = Int8Executor(transform(graph))
+    for x in feeds(3, seed=7):
+        assert _cosine(int8.run(x)["probs"], reference.run(x)["probs"]) > 0.99
+
+
+def test_an_unknown_node_to_ignore_is_named(float_model, tmp_path):
+    with pytest.raises(ModelError, match="no node named 'c9' to keep float"):
+        quantize(float_model, feeds(1), tmp_path / "q.xml", ignored=["c9"])
+    assert not (tmp_path / "q.xml").exists()
