@@ -1,5 +1,6 @@
 """``inspect``: the int8 schedule of a model, step by step; with ``--compare``, how far
-each int8 step is from the float graph on the same input."""
+each int8 step is from the float graph on the same input (the model's own FakeQuantize
+graph, or with ``--float-model`` the model before quantization)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the schedule (and comparison) as JSON")
     p.add_argument("--compare", action="store_true",
                    help="run the float graph and the int8 schedule on the same input; per step SNR and cosine")
+    p.add_argument("--float-model", metavar="MODEL",
+                   help="with --compare: measure each step against this float model (the one `quantize` "
+                        "started from) instead of the FakeQuantize graph, to see which layers lose accuracy "
+                        "to quantization (give a real input with -i: random data is outside the calibrated ranges)")
     p.add_argument("-i", "--input", action="append", default=[], metavar="[NAME=]FILE",
                    help="input for --compare: an image or .npy file (default: seeded random normal data)")
     p.set_defaults(run=run)
@@ -40,7 +45,14 @@ def run(args: argparse.Namespace) -> int:
     shapes = {**{k: tuple(v) for k, v in cfg.shapes.items()}, **parse_shapes(args.shape)}
     graph = load_graph(args.model, shapes)
     schedule = transform(graph)
-    figures = compare(graph, schedule, _feeds(graph, args.input, cfg)) if args.compare else None
+    if args.float_model and not args.compare:
+        raise GpuInt8Error("--float-model is what --compare measures against: give --compare too")
+    figures = None
+    if args.compare:
+        float_graph = None
+        if args.float_model:  # at the quantized model's input shapes
+            float_graph = load_graph(args.float_model, {n: tuple(graph.values[n].shape) for n in graph.inputs})
+        figures = compare(graph, schedule, _feeds(graph, args.input, cfg), float_graph)
     if args.json:
         print(json.dumps(to_json(schedule, figures, str(args.model)), indent=1))
     else:
@@ -91,22 +103,47 @@ def to_json(schedule: Schedule, figures, model: str) -> dict:
                                          for op, name, reason in summary.float_layers]}}
 
 
-def compare(graph: Graph, schedule: Schedule, feeds: dict[str, np.ndarray]) -> dict[str, tuple[float, float]]:
+def compare(graph: Graph, schedule: Schedule, feeds: dict[str, np.ndarray],
+            float_graph: Graph | None = None) -> dict[str, tuple[float, float]]:
     """Per step (by name): SNR in dB and cosine of its (dequantized) output against the float
-    graph's value of the same source node."""
-    reference = FloatExecutor(graph).run(feeds, keep_all=True)
+    graph's value of the same source node.  With ``float_graph`` (the model before
+    quantization) against its value of that name instead, the source node's FakeQuantize
+    looked through: the loss quantization causes up to that step."""
     actual = Int8Executor(schedule).run(feeds, keep_all=True)
+    if float_graph is None:
+        reference = FloatExecutor(graph).run(feeds, keep_all=True)
+        origin = {t.origin: t.origin for t in schedule.tensors.values()}
+    else:
+        _check_same_inputs(graph, float_graph)
+        reference = FloatExecutor(float_graph).run(feeds, keep_all=True)
+        origin = {t.origin: _before_fake_quantize(graph, t.origin) for t in schedule.tensors.values()}
     figures = {}
     for step in schedule.steps:
         tensor = schedule.tensors[step.outputs[0]]
-        if tensor.origin not in reference or tensor.name not in actual:
+        source = origin.get(tensor.origin)
+        if source not in reference or tensor.name not in actual:
             continue
-        expected = np.asarray(reference[tensor.origin], np.float64)
+        expected = np.asarray(reference[source], np.float64)
         got = np.asarray(tensor.dequantize(actual[tensor.name]), np.float64)
         if expected.shape != got.shape:
             continue
         figures[step.name] = snr_and_cosine(got, expected)
     return figures
+
+
+def _before_fake_quantize(graph: Graph, name: str) -> str:
+    """The value a FakeQuantize (chain) quantizes, or ``name`` itself."""
+    producers = graph.producers()
+    while name in producers and producers[name].op_type == "FakeQuantize":
+        name = producers[name].inputs[0]
+    return name
+
+
+def _check_same_inputs(graph: Graph, float_graph: Graph) -> None:
+    ours = {n: tuple(graph.values[n].shape) for n in graph.inputs}
+    theirs = {n: tuple(float_graph.values[n].shape) for n in float_graph.inputs}
+    if ours != theirs:
+        raise GpuInt8Error(f"--float-model {float_graph.source} has inputs {theirs}; the quantized model has {ours}")
 
 
 def snr_and_cosine(actual: np.ndarray, expected: np.ndarray) -> tuple[float, float]:

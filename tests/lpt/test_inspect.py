@@ -65,3 +65,36 @@ def test_snr_and_cosine():
     assert snr_and_cosine(x, x) == (float("inf"), 1.0)
     snr, cos = snr_and_cosine(x + np.array([0.05, 0.0]), x)
     assert snr == pytest.approx(10 * np.log10(25 / 0.0025)) and 0.999 < cos < 1
+
+
+def test_compare_against_the_float_model_before_quantization(tmp_path, capsys):
+    from gpu_int8.quantization import quantize
+    from tests.quantization.graphs import feeds, small_cnn
+
+    write_ir(small_cnn(), tmp_path / "float.xml")
+    quantize(tmp_path / "float.xml", feeds(8), tmp_path / "int8.xml")
+    np.save(tmp_path / "x.npy", feeds(1, seed=9)[0]["x"])
+    args = ["inspect", "-m", str(tmp_path / "int8.xml"), "--json", "--compare", "-i", str(tmp_path / "x.npy")]
+
+    def figures(extra):
+        assert main([*args, *extra]) == 0
+        return {s["name"]: (s.get("snr_db"), s.get("cosine")) for s in json.loads(capsys.readouterr().out)["steps"]}
+
+    against_fq, against_float = figures([]), figures(["--float-model", str(tmp_path / "float.xml")])
+    # quantizing the input matches the FakeQuantize graph (to float32 rounding of the
+    # dequantized values), and loses a little against the float input
+    assert against_fq["x/fq"][0] > 100
+    snr, cosine = against_float["x/fq"]
+    assert 25 < snr < 60 and 0.99 < cosine < 1
+    # every step is matched to a float model value through its FakeQuantize
+    assert all(v[1] is not None for v in against_float.values()), against_float
+    assert all(v[1] > 0.95 for v in against_float.values())
+
+
+def test_float_model_needs_compare_and_matching_inputs(model, tmp_path, capsys):
+    assert main(["inspect", "-m", str(model), "--float-model", str(model)]) == 2
+    assert "give --compare too" in capsys.readouterr().err
+    other = Net().input("f32", [1, 3, 8, 8], name="other").op("Relu").build()
+    write_ir(other, tmp_path / "other.xml")
+    assert main(["inspect", "-m", str(model), "--compare", "--float-model", str(tmp_path / "other.xml")]) == 2
+    assert "the model's inputs are ['other']" in capsys.readouterr().err
