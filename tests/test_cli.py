@@ -17,7 +17,8 @@ def test_embedded_demo_gets_the_orientation_right():
     assert len(lines) == 2
     assert "orientation   0 degrees" in lines[0] and "upright" in lines[0]
     assert "orientation 180 degrees" in lines[1] and "rotated" in lines[1]
-    assert "device:" in proc.stdout
+    assert "device:" in proc.stdout and "int8)" in proc.stdout  # the device line names the precision
+    assert "74 of 75 compute layers in INT8; float layers: Softmax" in proc.stdout
 
 
 def test_infer_npy_and_output_dir_never_overwrites(tmp_path, capsys):
