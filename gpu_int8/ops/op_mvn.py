@@ -25,7 +25,8 @@ class MVN(Op):
     }
 
     @classmethod
-    def _axes_and_mode(cls, node, rank: int, axes):
+    def axes_and_mode(cls, node, rank: int, axes) -> tuple[tuple[int, ...], str]:
+        """The normalized axes and the eps mode of ``node`` for a rank-``rank`` input."""
         if axes is not None:
             mode = str(cls.attr(node, "eps_mode")).lower()
             if mode not in ("inside_sqrt", "outside_sqrt"):
@@ -39,7 +40,7 @@ class MVN(Op):
 
     @classmethod
     def run(cls, node, x, axes=None):
-        axes, mode = cls._axes_and_mode(node, x.ndim, axes)
+        axes, mode = cls.axes_and_mode(node, x.ndim, axes)
         xf = spatial.float_input(x)
         centered = xf - np.mean(xf, axis=axes, keepdims=True)
         if cls.attr(node, "normalize_variance"):
@@ -53,5 +54,5 @@ class MVN(Op):
         x = inputs[0]
         axes = inputs[1] if len(inputs) > 1 else None
         if axes is not None and axes.is_const:
-            cls._axes_and_mode(node, len(x.shape), axes.data)
+            cls.axes_and_mode(node, len(x.shape), axes.data)
         return [(x.shape, x.dtype)]

@@ -187,7 +187,7 @@ def test_second_build_loads_the_binary(tmp_path, runtime):
 
 def test_corrupt_cache_entry_is_rebuilt(tmp_path):
     dev = cl_device_for("intel-cpu")
-    source, opts = kernel_source("plan_softmax.cl"), "-cl-std=CL1.2 -DROWS=2 -DAXIS_LEN=10 -DINNER=1"
+    source, opts = kernel_source("plan_softmax.cl"), "-cl-std=CL1.2 -DROWS=2 -DAXIS_LEN=10 -DINNER=1 -DWG=4"
     cache = ProgramCache(tmp_path)
     key = cache.key(dev.info.cl_device, source, opts)
     (tmp_path / f"{key}.bin").write_bytes(b"not a binary")
@@ -235,11 +235,11 @@ def test_backend_allocator_program_and_profiling(any_device):
     buf = alloc.from_numpy(x)
     np.testing.assert_array_equal(alloc.to_numpy(buf, x.shape, np.float32), x)
     out = alloc.alloc(x.nbytes)
-    shape = {"ROWS": 2, "AXIS_LEN": 20, "INNER": 1}
+    shape = {"ROWS": 2, "AXIS_LEN": 20, "INNER": 1, "WG": 2}
     prog = any_device.program("plan_softmax.cl", "softmax", shape, ["-cl-std=CL1.2"])
     again = any_device.program("plan_softmax.cl", "softmax", shape, ["-cl-std=CL1.2"])
     assert again.kernel.program.int_ptr == prog.kernel.program.int_ptr  # built once per device
-    launch = prog(out, buf, global_size=(3,), local_size=(2,))  # rounded up to (4,)
+    launch = prog(out, buf, global_size=(3,), local_size=(2,))  # rounded up to (4,): a group per row
     assert launch.seconds() > 0
     y = alloc.to_numpy(out, x.shape, np.float32)
     np.testing.assert_allclose(y.sum(axis=1), 1, rtol=1e-6)

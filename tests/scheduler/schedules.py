@@ -223,5 +223,15 @@ def zoo(batch: int = 2) -> Schedule:
     sq = s.op("float", "Sqrt", [fl], "sq", [s.shape(fl)], "f32")[0]                    # no kernel: host
     ab = s.op("float", "Abs", [fl], "ab", [s.shape(fl)], "f32")[0]
     act = s.op("float", "Sigmoid", [ab], "act", [s.shape(fl)], "f32")[0]               # float activation kernel
-    s.outputs = [sm, mm, sq, act, rq2, mt, d3]
+    mvn = s.op("float", "MVN", [fl], "mvn", [s.shape(fl)], "f32",                       # layer-norm statistics
+               {"eps": 1e-5, "normalize_variance": True, "eps_mode": "INSIDE_SQRT", "opset": 6},
+               [np.array([-1, -2], i64)])[0]
+    mvn2 = s.op("float", "MVN", [ab], "mvn2", [s.shape(fl)], "f32",
+                {"eps": 0.25, "normalize_variance": True, "eps_mode": "OUTSIDE_SQRT", "opset": 6},
+                [np.array([3], i64)])[0]
+    att = s.op("float", "ScaledDotProductAttention", [fl, mvn, ab], "att", [s.shape(fl)], "f32",
+               {"causal": False, "opset": 13}, [np.array(0.5, np.float32), np.array(0.7, np.float32)])[0]
+    att2 = s.op("float", "ScaledDotProductAttention", [mvn2, fl, act], "att2", [s.shape(fl)], "f32",
+                {"causal": True, "opset": 13})[0]
+    s.outputs = [sm, mm, sq, act, rq2, mt, d3, att, att2]
     return s.build()
