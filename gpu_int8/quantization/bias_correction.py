@@ -94,38 +94,41 @@ def _quantized_source(name: str, ranges: dict, producers: dict) -> str | None:
 
 
 class InputMeans:
-    """Per layer input: the sum, per channel, of the values and of their FakeQuantize, as the
+    """Per layer: the sum, per channel, of its input values and of their FakeQuantize, as the
     float reference computes them (pass :meth:`observe` to ``FloatExecutor.run``)."""
 
     def __init__(self, layers: list[BiasedLayer]):
-        self.layers = {layer.node.inputs[0]: layer for layer in layers}
-        self.sums: dict[str, list[np.ndarray]] = {}
+        self.readers: dict[str, list[BiasedLayer]] = {}
+        for layer in layers:
+            self.readers.setdefault(layer.node.inputs[0], []).append(layer)
+        self.sums: dict[str, list[np.ndarray]] = {}  # by layer name
         self.counts: dict[str, int] = {}
 
     def observe(self, name: str, array: np.ndarray) -> None:
-        layer = self.layers.get(name)
-        if layer is None or not array.size:
-            return
-        axes = tuple(a for a in range(array.ndim) if a != layer.in_axis)
-        quantized = array if layer.limits is None else _fake_quantize(array, *layer.limits, layer.in_axis)
-        sums = [np.sum(array, axis=axes, dtype=np.float64), np.sum(quantized, axis=axes, dtype=np.float64)]
-        previous = self.sums.get(name)
-        self.sums[name] = sums if previous is None else [p + s for p, s in zip(previous, sums)]
-        self.counts[name] = self.counts.get(name, 0) + array.size // array.shape[layer.in_axis]
+        for layer in self.readers.get(name, []) if array.size else []:
+            axes = tuple(a for a in range(array.ndim) if a != layer.in_axis)
+            quantized = array if layer.limits is None else _fake_quantize(array, *layer.limits, layer.in_axis)
+            sums = [np.sum(array, axis=axes, dtype=np.float64), np.sum(quantized, axis=axes, dtype=np.float64)]
+            key = layer.node.name
+            previous = self.sums.get(key)
+            self.sums[key] = sums if previous is None else [p + s for p, s in zip(previous, sums)]
+            self.counts[key] = self.counts.get(key, 0) + array.size // array.shape[layer.in_axis]
 
-    def means(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """(float mean, quantized mean) per channel, or None if no input reached it."""
-        if name not in self.sums:
+    def means(self, layer: BiasedLayer) -> tuple[np.ndarray, np.ndarray] | None:
+        """(float mean, quantized mean) per channel of the layer's input, or None if no input
+        reached it."""
+        key = layer.node.name
+        if key not in self.sums:
             return None
-        float_sum, quantized_sum = self.sums[name]
-        return float_sum / self.counts[name], quantized_sum / self.counts[name]
+        float_sum, quantized_sum = self.sums[key]
+        return float_sum / self.counts[key], quantized_sum / self.counts[key]
 
 
 def correct_biases(graph: Graph, layers: list[BiasedLayer], means: InputMeans) -> int:
     """Add each layer's output mean shift to its bias; returns how many biases changed."""
     corrected = 0
     for layer in layers:
-        found = means.means(layer.node.inputs[0])
+        found = means.means(layer)
         if found is None:
             continue
         node, index = layer.node, layer.weight.index

@@ -98,3 +98,25 @@ def test_a_shared_bias_constant_is_left_alone(tmp_path):
     g.outputs.append("other")
     report = quantize_graph(infer_shapes(g), _feeds("conv"), tmp_path / "m.xml")
     assert report.corrected_biases == 0
+
+
+def test_two_layers_reading_one_input_are_each_corrected(tmp_path):
+    rng = np.random.default_rng(4)
+    g = Graph("two")
+    g.add_input("x", SHAPES["conv"], np.float32)
+    attrs = {"strides": [1, 1], "dilations": [1, 1], "pads_begin": [0, 0], "pads_end": [0, 0]}
+    for name, cout in (("a", 6), ("b", 3)):
+        w = g.add_const(f"{name}/w", rng.standard_normal((cout, 8, 1, 1)).astype(np.float32) / 4).name
+        y = g.add_node("Convolution", ["x", w], [f"{name}/y"], attrs, name=name).outputs[0]
+        b = g.add_const(f"{name}/b", rng.standard_normal((1, cout, 1, 1)).astype(np.float32)).name
+        g.add_node("Add", [y, b], [f"{name}/out"], name=f"{name}/bias")
+    g.outputs = ["a/out", "b/out"]
+    feeds = _feeds("conv")
+    float_outputs = [FloatExecutor(infer_shapes(g)).run(f) for f in feeds]
+    report = quantize_graph(g, feeds, tmp_path / "two.xml")
+    assert report.corrected_biases == 2
+    quantized = FloatExecutor(load_graph(tmp_path / "two.xml"))
+    got = [quantized.run(f) for f in feeds]
+    for out in g.outputs:
+        want = np.mean([o[out] for o in float_outputs], axis=(0, 1, 3, 4))
+        np.testing.assert_allclose(np.mean([o[out] for o in got], axis=(0, 1, 3, 4)), want, atol=1e-4)

@@ -66,7 +66,8 @@ def compile_softmax(ctx: CompileContext, step: Step) -> StepPlan | None:
 def compile_mvn(ctx: CompileContext, step: Step) -> StepPlan | None:
     """MVN over trailing axes (a layer norm's statistics); others run on the host."""
     args = step.attrs["args"]
-    if not args or args[0][0] != "t" or len(step.outputs) != 1 or any(a[0] != "c" for a in args[1:]):
+    if not args or any(a is None for a in args) or args[0][0] != "t" or len(step.outputs) != 1 \
+            or any(a[0] != "c" for a in args[1:]):
         return None
     x_name, y_name = args[0][1], step.outputs[0]
     if not _plain_f32(ctx, x_name, y_name):
@@ -91,8 +92,9 @@ def compile_mvn(ctx: CompileContext, step: Step) -> StepPlan | None:
 
 
 def compile_attention(ctx: CompileContext, step: Step) -> StepPlan | None:
-    """Attention with equal batch axes, at most MAX_ATTENTION_KEYS keys, a scalar (or no)
-    mask and a scalar (or the default) scale."""
+    """Attention with equal batch axes, at most MAX_ATTENTION_KEYS keys, a scalar float (or
+    no) mask and a scalar (or the default) scale.  As in the reference, ``causal`` ignores
+    the mask."""
     args = step.attrs["args"]
     if len(args) < 3 or any(a is None or a[0] != "t" for a in args[:3]) or len(step.outputs) != 1:
         return None
@@ -106,9 +108,12 @@ def compile_attention(ctx: CompileContext, step: Step) -> StepPlan | None:
     causal = bool(step.attrs.get("op_attrs", {}).get("causal", False))
     if len(q) < 2 or not (q[:-2] == k[:-2] == v[:-2]) or k[-1] != q[-1] or v[-2] != k[-2]:
         return None
-    if k[-2] > MAX_ATTENTION_KEYS or (causal and mask is not None):
+    if k[-2] > MAX_ATTENTION_KEYS:
         return None
-    if any(e is not None and (np.size(e) != 1 or not np.isfinite(e).all()) for e in extra):
+    if causal:
+        mask = None
+    if any(e is not None and (np.size(e) != 1 or not np.issubdtype(np.asarray(e).dtype, np.floating)
+                              or not np.isfinite(e).all()) for e in (mask, scale)):
         return None
     factor = np.float32(1.0 / np.sqrt(q[-1])) if scale is None else np.float32(np.asarray(scale).reshape(()))
     batch = int(np.prod(q[:-2], dtype=np.int64))
