@@ -1,6 +1,6 @@
 """Speed of gpu_int8 against OpenVINO's CPU int8 on the same NNCF IR, in one run.
 
-    python benchmarks/bench_models.py [--models resnet50 ppocr_det] [--device cpu] [--seconds 10]
+    python benchmarks/bench_models.py [--models resnet50 ppocr_det ppocr_rec ppocr_cls] [--device cpu] [--seconds 10]
 
 For each model: OpenVINO (CPU plugin, int8 inside, batch 1, latency hint, all
 cores) and gpu_int8 (the configured device) run the same FakeQuantize IR,
@@ -81,7 +81,7 @@ def bench_model(name: str, device: str, kernels: str, seconds: float, rounds: in
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=["resnet50", "ppocr_det"], choices=fixtures.NNCF_NAMES)
+    parser.add_argument("--models", nargs="+", default=list(fixtures.NNCF_NAMES), choices=fixtures.NNCF_NAMES)
     parser.add_argument("--device", default="cpu", help="gpu_int8 device (auto, cpu, reference, a name filter)")
     parser.add_argument("--kernels", default="auto", choices=["auto", "intel", "portable"])
     parser.add_argument("--seconds", type=float, default=20.0, help="timed seconds per model and side")
