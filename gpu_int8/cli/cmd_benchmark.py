@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gpu_int8.api import load
 from gpu_int8.cli.benchmark_report import REPORT_FILES, StepAverages, write_reports
+from gpu_int8.cli.hints import float_model_hint
 from gpu_int8.cli.inputs import requests
 from gpu_int8.cli.options import add_model_options, parse_shapes
 from gpu_int8.config import load_config
@@ -54,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
     feeds = feeds[0]
     print(f"[ INFO ] Model: {args.model} (loaded in {load_ms:.0f} ms)")
     print(f"[ INFO ] Device: {engine.device}")
+    hint = float_model_hint(engine, args.model)
+    if hint:
+        print(f"[ WARNING ] {hint}")
     start = time.perf_counter()
     engine.infer(feeds)
     print(f"[ INFO ] First inference took {(time.perf_counter() - start) * 1e3:.2f} ms")

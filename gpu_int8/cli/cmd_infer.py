@@ -11,6 +11,7 @@ import numpy as np
 
 from gpu_int8 import demo
 from gpu_int8.api import load
+from gpu_int8.cli.hints import float_model_hint
 from gpu_int8.cli.inputs import requests
 from gpu_int8.cli.options import add_model_options, parse_shapes
 from gpu_int8.config import load_config
@@ -43,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     print(f"model:  {args.model}  (loaded in {load_s:.2f} s)")
     print(f"device: {engine.device}")
+    hint = float_model_hint(engine, args.model)
+    if hint:
+        print(hint)
     for request_name, feeds in requests(args.input, engine, cfg):
         start = time.perf_counter()
         outputs = engine.infer(feeds)
