@@ -5,7 +5,9 @@
 // Padded taps read the activation zero point (pad_row, C bytes of it).
 //
 // Work-item: CV channels (8, or 16 where the host asks for it) x TW output pixels of one
-// output row.  global = (ceil(C/CV), ceil(OW/TW), N*OH)
+// output row, over channels C_BEGIN .. C_END (default all).  global = (ceil((C_END-C_BEGIN)/CV),
+// ceil(OW/TW), N*OH).  A layer whose channels end with a half block of 8 runs as two
+// instances: 16 at a time up to C_END = C - 8, then 8 from C_BEGIN = C - 8, each on full vectors.
 // Windows entirely inside the input (most of them) take a path without per-tap bounds checks.
 //
 // NO_WI_VECTORIZE=1 (Intel's CPU runtime) keeps work-items apart: the kernel is vectorized
@@ -21,6 +23,12 @@
 #endif
 #ifndef CV
 #define CV 8
+#endif
+#ifndef C_BEGIN
+#define C_BEGIN 0
+#endif
+#ifndef C_END
+#define C_END C
 #endif
 
 #if CV == 16  // PoCL built for AVX2 mishandles 16-wide vectors (see requant.cl): Intel's runtime only
@@ -46,14 +54,14 @@ __kernel void dwconv_portable(__global const ACT_T *x,       // [N][IH][IW][C]
                               __global const ACT_T *pad_row, // C copies of the zero point
                               int M, int lo, int hi EPI_ARGS)
 {
-    const int c0 = get_global_id(0) * CV;
+    const int c0 = C_BEGIN + get_global_id(0) * CV;
     const int ow0 = get_global_id(1) * TW;
     const int row = get_global_id(2);
-    if (c0 >= C || ow0 >= OW || row * OW >= M)
+    if (c0 >= C_END || ow0 >= OW || row * OW >= M)
         return;
     const int n = row / OH;
     const int oh = row - n * OH;
-    const int nc = min(CV, C - c0);
+    const int nc = min(CV, C_END - c0);
 
     ACCV acc[TW];
 #pragma unroll

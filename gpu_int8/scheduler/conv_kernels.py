@@ -218,6 +218,7 @@ class ConvKernel:
             consts = self.epilogue.consts if self.epilogue.consts.size else np.zeros(1, np.float32)
             self._extra = (alloc.from_numpy(np.asarray(consts, np.float32)),)
         pad = np.array([pad_value], np.int64).astype(self.act_dtype)
+        self._tail = None  # a second (program, global, local) launch: a depthwise layer's last 8 channels
         self.im2col = None  # (x_buf, cols_buf) -> [launch], where the kernel reads gathered windows
         self.cols_nbytes = 0
         self._own_cols = None
@@ -250,8 +251,11 @@ class ConvKernel:
         opts = ["-cl-std=CL1.2"]
         if self.depthwise:
             no_wi_vec = self.device.info.keeps_work_items_apart
-            # channels per work-item (zmm on Intel's runtime)
-            cv = 16 if self.device.info.vector_width == 16 and g.c % 16 == 0 else 8
+            # channels per work-item (zmm on Intel's runtime); channels ending with a half block
+            # of 8 (PP-OCR cls's 88, 104, 200) take 16 at a time and then the last 8 apart
+            wide = self.device.info.vector_width == 16
+            half_tail = wide and g.c > 16 and g.c % 16 == 8
+            cv = 16 if wide and (g.c % 16 == 0 or half_tail) else 8
             # pixels per work-item: 8 where there are few channel blocks or small windows on wide rows
             # (Intel's runtime, 4 / 8 pixels: 16 channels at 320x320 0.85 / 0.55 ms; 3x3 on 48
             # channels at 160x160 0.32 / 0.26, on 192 at 40x40 0.19 / 0.16), else 4 (5x5 on 192
@@ -261,14 +265,23 @@ class ConvKernel:
             if no_wi_vec:
                 opts = [self.device.info.cl_std_option]
             self._w = alloc.from_numpy(pack_weights_depthwise(weights, g))
+            if half_tail:
+                defines["C_END"] = g.c - 8
             # a program apart: its vectors change how the compiler builds the dot-product kernels
             self._prog = self._build("dwconv_portable", defines, opts, group="dwconv", **self._program_kw)
-            cvec = -(-g.c // cv)
+            cvec = -(-(g.c - 8 * half_tail) // cv)
             self._global = (cvec, -(-g.ow // self.tile), g.n * g.oh)
             info = self.device.info
             self._local = local_size or (whole_rows_local_size(self._global, info.compute_units,
                                                                info.max_work_group_size)
                                          if no_wi_vec else (min(cvec, 4), 1, 1))
+            if half_tail:  # the last 8 channels: one block per pixel tile
+                tail = {**defines, "CV": 8, "C_BEGIN": g.c - 8, "C_END": g.c}
+                tail_global = (1,) + self._global[1:]
+                tail_local = whole_rows_local_size(tail_global, info.compute_units, info.max_work_group_size) \
+                    if no_wi_vec else (1, 1, 1)
+                self._tail = (self._build("dwconv_portable", tail, opts, group="dwconv", **self._program_kw),
+                              tail_global, tail_local)
         elif self.variant == "dot":
             self._init_dot(defines, weights, pad, tile, local_size)
             return
@@ -418,4 +431,8 @@ class ConvKernel:
     def gemm(self, x_buf, y_buf, *operands) -> list:
         """The convolution proper, on ``x_buf`` (the gathered windows where :attr:`im2col` is set)."""
         args = self._args(x_buf, y_buf) + self._extra + tuple(operands)
-        return [self._prog.prepare(*args, global_size=self._global, local_size=self._local)]
+        launches = [self._prog.prepare(*args, global_size=self._global, local_size=self._local)]
+        if self._tail is not None:
+            prog, global_size, local_size = self._tail
+            launches.append(prog.prepare(*args, global_size=global_size, local_size=local_size))
+        return launches

@@ -30,6 +30,8 @@ CASES = [
     ("dw3x3-odd", ConvGeometry(1, 21, 10, 9, 21, 3, 3, (1, 1), (1, 1), (1, 1), groups=21), np.uint8),
     ("dw3x3-s2-batch2", ConvGeometry(2, 32, 11, 12, 32, 3, 3, (2, 2), (1, 1), (0, 0), groups=32), np.int8),
     ("dw5x5-dilated", ConvGeometry(1, 16, 13, 13, 16, 5, 5, (1, 1), (4, 4), (4, 4), (2, 2), groups=16), np.uint8),
+    # 16 channels at a time then a half block of 8 apart, where vectors are 16 wide
+    ("dw3x3-40ch", ConvGeometry(1, 40, 6, 11, 40, 3, 3, (1, 1), (1, 1), (1, 1), groups=40), np.int8),
     ("fc-k600", ConvGeometry.matmul(5, 600, 37), np.uint8),
     ("k630-flush-across-taps", ConvGeometry(1, 70, 6, 6, 24, 3, 3, (1, 1), (1, 1), (1, 1)), np.uint8),
     ("7x7-s2-first-layer", ConvGeometry(1, 3, 17, 17, 16, 7, 7, (2, 2), (3, 3), (3, 3)), np.uint8),
@@ -187,6 +189,23 @@ def test_depthwise_work_groups_of_whole_rows(any_device):
         y = run_conv(any_device, "portable", geom, x, w, comp, ones, 0 * ones, act=np.int8, out="i32",
                      pad_value=pad_value, tile=tile, local_size=local)
         np.testing.assert_array_equal(y, ref, err_msg=f"tile {tile} local {local}")
+
+
+def test_depthwise_half_block_runs_as_its_own_launch(any_device):
+    """40 channels where vectors are 16 wide: 32 at 16 a time, then the last 8 in a second
+    launch, each on full vectors (the values are checked in test_conv_kernel's dw3x3-40ch)."""
+    geom = ConvGeometry(1, 40, 6, 11, 40, 3, 3, (1, 1), (1, 1), (1, 1), groups=40)
+    x, w, comp, pad_value = _data(geom, np.int8, seed=5)
+    ones = np.ones(geom.cout, np.float32)
+    k = ConvKernel(any_device, "portable", geom, w, comp, ones, 0 * ones, act_dtype=np.int8, out="i32",
+                   pad_value=pad_value)
+    alloc = any_device.allocator
+    xb = alloc.from_numpy(from_nchw(x, k.layout, pad_value))
+    yb = alloc.alloc(int(np.prod(k.output_shape())) * 4)
+    assert len(k.prepare(xb, yb)) == (2 if any_device.info.vector_width == 16 else 1)
+    k(xb, yb, wait=True)
+    y = to_nchw(alloc.to_numpy(yb, k.output_shape(), k.out_dtype), k.layout, geom.cout)
+    np.testing.assert_array_equal(y, _reference_acc(geom, x, w, comp, pad_value))
 
 
 def random_geometry(rng: np.random.Generator) -> ConvGeometry:
