@@ -229,9 +229,11 @@ def zoo(batch: int = 2) -> Schedule:
     mvn2 = s.op("float", "MVN", [ab], "mvn2", [s.shape(fl)], "f32",
                 {"eps": 0.25, "normalize_variance": True, "eps_mode": "OUTSIDE_SQRT", "opset": 6},
                 [np.array([3], i64)])[0]
-    att = s.op("float", "ScaledDotProductAttention", [fl, mvn, ab], "att", [s.shape(fl)], "f32",
+    # (the attentions read no MVN output: normalizing amplifies float32 rounding differences,
+    # which the plan tests compare with a tolerance of their own)
+    att = s.op("float", "ScaledDotProductAttention", [fl, ab, act], "att", [s.shape(fl)], "f32",
                {"causal": False, "opset": 13}, [np.array(0.5, np.float32), np.array(0.7, np.float32)])[0]
-    att2 = s.op("float", "ScaledDotProductAttention", [mvn2, fl, act], "att2", [s.shape(fl)], "f32",
+    att2 = s.op("float", "ScaledDotProductAttention", [ab, fl, act], "att2", [s.shape(fl)], "f32",
                 {"causal": True, "opset": 13})[0]
-    s.outputs = [sm, mm, sq, act, rq2, mt, d3, att, att2]
+    s.outputs = [sm, mm, sq, act, rq2, mt, d3, att, att2, mvn, mvn2]
     return s.build()

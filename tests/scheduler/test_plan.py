@@ -20,6 +20,16 @@ from gpu_int8.scheduler.program_cache import ProgramCache
 from gpu_int8.scheduler.vnni_probe import vnni_supported
 from tests.scheduler.schedules import zoo
 
+#: MVN divides the rounding of its mean (summed in another order) by the standard deviation:
+#: its outputs, of unit spread, carry a few 1e-6 of it
+MVN_ATOL = 1e-5
+
+
+def _outputs_close(got: dict, want: dict) -> None:
+    for name, value in want.items():
+        atol = MVN_ATOL if name.startswith("mvn") else 1e-6
+        np.testing.assert_allclose(got[name], value, rtol=1e-5, atol=atol, err_msg=name)
+
 
 def compare_all(plan, executor, reference_env):
     """Every tensor the plan stored vs the reference's; returns the names compared."""
@@ -32,9 +42,7 @@ def compare_all(plan, executor, reference_env):
             if np.issubdtype(want.dtype, np.integer):
                 np.testing.assert_array_equal(got, want, err_msg=f"{sp.kernel} step '{sp.step.name}'")
             else:
-                # MVN divides the rounding of its mean (summed in another order) by the
-                # standard deviation: outputs near 1 carry a few 1e-6 of it
-                atol = 1e-5 if sp.kernel == "mvn" else 1e-6
+                atol = MVN_ATOL if sp.kernel == "mvn" else 1e-6
                 np.testing.assert_allclose(got, want, rtol=1e-5, atol=atol,
                                            err_msg=f"{sp.kernel} step '{sp.step.name}'")
             compared.append(name)
@@ -51,9 +59,7 @@ def test_zoo_matches_reference(device_family):
     outputs = executor.run({"x": x})
     compared = compare_all(plan, executor, want)
     assert len(compared) >= 25
-    reference = Int8Executor(schedule).run({"x": x})
-    for name, value in reference.items():
-        np.testing.assert_allclose(outputs[name], value, rtol=1e-5, atol=1e-6)
+    _outputs_close(outputs, Int8Executor(schedule).run({"x": x}))
     kernels = {sp.step.name: sp.kernel for sp in plan.steps}
     # the paths this schedule exists to exercise
     assert kernels["sq"] == "host" and kernels["act"] == "eltwise_sigmoid" and kernels["sm"] == "softmax"
@@ -165,9 +171,7 @@ def test_memory_reuse_and_profile(any_device):
     assert plan.memory.arena_bytes < plan.memory.naive_bytes  # buffers are shared by liveness
     executor = PlanExecutor(plan)
     out = executor.run({"x": x})
-    want = Int8Executor(schedule).run({"x": x})
-    for name in want:
-        np.testing.assert_allclose(out[name], want[name], rtol=1e-5, atol=1e-6)
+    _outputs_close(out, Int8Executor(schedule).run({"x": x}))
     profile = executor.profile()
     assert [p.name for p in profile] == [s.name for s in schedule.steps]
     by_name = {p.name: p for p in profile}
@@ -198,8 +202,7 @@ def test_threads_share_one_plan(any_device):
     for t in threads:
         t.join()
     for i, want in enumerate(expected):
-        for name in want:
-            np.testing.assert_allclose(results[i][name], want[name], rtol=1e-5, atol=1e-6)
+        _outputs_close(results[i], want)
 
 
 def test_second_build_compiles_nothing(any_device, tmp_path):
