@@ -66,7 +66,7 @@ def test_quantize_a_float_model_then_run_it(tmp_path, capsys):
     assert "calibration inputs: 3" in printed and "folded first: 18 written-out HSwish" in printed
     corrected = int(printed.split("biases corrected for the mean shift of quantization: ")[1].split()[0])
     assert corrected > 0
-    assert "inspect -m" in printed
+    assert "inspect -m" in printed and "--compare --float-model" in printed  # what to do next
     assert out.is_file() and out.with_suffix(".bin").is_file()
     before = out.read_bytes()
     assert main(args) == 2  # the result of the first run is not overwritten ...

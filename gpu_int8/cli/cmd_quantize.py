@@ -53,8 +53,10 @@ def run(args: argparse.Namespace) -> int:
     report = quantize_graph(graph, feeds, args.output, args.ranges, args.overwrite, progress=_progress_bar,
                             bias_correction=args.bias_correction, ignored=args.ignore)
     print(report)
-    print(f"run it: python -m gpu_int8 infer -m {args.output}   show its int8 steps: "
-          f"python -m gpu_int8 inspect -m {args.output}")
+    print(f"run it:            python -m gpu_int8 infer -m {args.output}")
+    print(f"its int8 steps:    python -m gpu_int8 inspect -m {args.output}")
+    print(f"loss step by step: python -m gpu_int8 inspect -m {args.output} --compare --float-model {args.model} "
+          f"-i IMAGE")
     return 0
 
 
