@@ -44,6 +44,8 @@
 #define HALF 0
 #endif
 #define NB (TNB * 16 + HALF * 8)
+// array length for TNB blocks: with none (at most 8 channels, HALF only) one unused element
+#define TNB_ARR (TNB > 0 ? TNB : 1)
 
 #if ACT_FLIP
 #define ACT_WORD(v) ((int)((v) ^ 0x80808080u))
@@ -91,7 +93,7 @@ inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pa
 #endif
 #define VNNI_ROW(WORD)                                                 \
     for (int k = 0; k < ROW_WORDS; ++k) {                              \
-        int16 wv[TNB];                                                 \
+        int16 wv[TNB_ARR];                                             \
         _Pragma("unroll") for (int b = 0; b < TNB; ++b)                \
             wv[b] = wk[k * TNB + b];                                   \
         VNNI_HALF_LOAD                                                 \
@@ -168,7 +170,7 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
     int in_base[TM], ih0[TM], iw0[TM];
     CONV_TILE_ORIGINS(m0, 0, in_base, ih0, iw0)
 
-    int16 acc[TM][TNB];
+    int16 acc[TM][TNB_ARR];
     for (int r = 0; r < TM; ++r)
         for (int b = 0; b < TNB; ++b)
             acc[r][b] = 0;
@@ -205,7 +207,7 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
     // The sums leave the registers once, for an epilogue loop that is not unrolled: its code
     // appears once instead of TM*TNB times (compile time).  Nothing indexes acc at run time,
     // which would keep it in memory during the loop above.
-    int16 sums[TM * TNB];
+    int16 sums[TM * TNB_ARR];
 #pragma unroll
     for (int r = 0; r < TM; ++r)
 #pragma unroll
@@ -217,7 +219,7 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
 #else
     // where each row and each 8 channels go, computed once: a scattered deconvolution's
     // offsets take several divisions (det's 24-channel 2x2 one: 0.86 -> 0.65 ms)
-    size_t rows[TM], cols[2 * TNB];
+    size_t rows[TM], cols[2 * TNB_ARR];
 #pragma unroll
     for (int r = 0; r < TM; ++r)
         rows[r] = OUT_ROW(m0 + r);
@@ -227,6 +229,7 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
 #define ROW_OF(r) rows[r]
 #define COL_OF(h) cols[h]
 #endif
+#if TNB  // the full blocks (none where HALF holds all channels)
 #if OUT_ROW_MAJOR
 #pragma nounroll
     for (int q = 0; q < TM * TNB; ++q) {
@@ -262,6 +265,7 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
         }
 #endif
     }
+#endif
 #if HALF
     const int c = TNB * 16;
 #pragma nounroll

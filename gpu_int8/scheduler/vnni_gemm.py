@@ -47,10 +47,11 @@ def vnni_channel_blocks(cout: int) -> int:
 
 
 def vnni_half_block(cout: int) -> bool:
-    """Whether the layer's channels end with at most 8 after 1 to 3 full blocks, all in one
+    """Whether the layer's channels end with at most 8 after 0 to 3 full blocks, all in one
     work-item: those run on 8 lanes (PP-OCRv4 det's 24-channel layers: 16 + 8 lanes instead of
-    32; on CPUs that split a 512-bit instruction in two, a quarter less work)."""
-    return 16 < cout < 64 and 0 < cout % 16 <= 8
+    32; on CPUs that split a 512-bit instruction in two, a quarter less work; PP-OCR cls's
+    8-channel layers: 8 lanes instead of 16)."""
+    return cout <= 8 or (16 < cout < 64 and 0 < cout % 16 <= 8)
 
 
 def pack_weights_vnni(w: np.ndarray, g: ConvGeometry, tnb: int, half: bool = False) -> np.ndarray:
@@ -67,7 +68,8 @@ def pack_weights_vnni(w: np.ndarray, g: ConvGeometry, tnb: int, half: bool = Fal
     rows = np.zeros((cout_p, g.kh, row4), np.int8)
     rows[: g.cout, :, :row] = w.transpose(0, 2, 3, 1).reshape(g.cout, g.kh, row)  # COUT, KH, (KW, CIN)
     k4 = g.kh * row4 // 4
-    blocks = rows[: cout_p // full * full].reshape(cout_p // full, tnb, 16, k4, 4).transpose(0, 3, 1, 2, 4)
+    groups = cout_p // full if full else 0  # with no full block (HALF only), none
+    blocks = rows[: groups * full].reshape(groups, tnb, 16, k4, 4).transpose(0, 3, 1, 2, 4)
     if not half:
         return np.ascontiguousarray(blocks)
     last = rows[full:].reshape(8, k4, 4).transpose(1, 0, 2)

@@ -37,11 +37,12 @@ def _function(disassembly: str, name: str) -> str:
     return match.group(1) if match else ""
 
 
-@pytest.mark.parametrize("geom", [ConvGeometry(1, 64, 14, 14, 256), ConvGeometry(1, 3, 30, 30, 24, 3, 3, (2, 2))],
-                         ids=["1x1-64to256", "3x3-3ch-24"])
+@pytest.mark.parametrize("geom", [ConvGeometry(1, 64, 14, 14, 256), ConvGeometry(1, 3, 30, 30, 24, 3, 3, (2, 2)),
+                                  ConvGeometry(1, 3, 30, 30, 8, 3, 3, (2, 2))],
+                         ids=["1x1-64to256", "3x3-3ch-24", "3x3-3ch-8"])
 def test_vnni_kernel_multiplies_with_512_bit_vpdpbusd(geom, tmp_path):
     """zmm vpdpbusd for every 16-channel block of the tile, ymm for a last block of 8 (the
-    24-channel case), no 128-bit form, no library calls."""
+    24-channel case; the 8-channel one has only that), no 128-bit form, no library calls."""
     dev = vnni_device()
     if shutil.which("objdump") is None:
         pytest.skip("objdump (binutils) is not installed")
