@@ -248,7 +248,11 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
         if (m < M && c + 16 <= COUT) {
             STORE16(sums[q] + vload16(0, comp + c), c, row + COL_OF(2 * b), row + COL_OF(2 * b + 1));
         }
-#if COUT % 16 && !HALF && OUT_ROW_MAJOR && OUT_MODE == 0
+#if COUT % 16 == 8 && !HALF && defined(STORE8)
+        else if (m < M && c < COUT) {  // the last 8 channels: one 8-wide store of the block's low half
+            STORE8(sums[q].lo + vload8(0, comp + c), c, row + COL_OF(2 * b));
+        }
+#elif COUT % 16 && !HALF && OUT_ROW_MAJOR && OUT_MODE == 0
         else if (m < M && c < COUT) {  // the last COUT % 16 channels: requantized as a block (the
             // host pads the per-channel constants to whole blocks), then stored byte by byte
             OUT_T t[16];

@@ -35,6 +35,8 @@ CASES = [
     ("fc-k600", ConvGeometry.matmul(5, 600, 37), np.uint8),
     ("k630-flush-across-taps", ConvGeometry(1, 70, 6, 6, 24, 3, 3, (1, 1), (1, 1), (1, 1)), np.uint8),
     ("7x7-s2-first-layer", ConvGeometry(1, 3, 17, 17, 16, 7, 7, (2, 2), (3, 3), (3, 3)), np.uint8),
+    # 88 channels: the vnni kernel's last block holds 8, stored 8 wide (PP-OCR cls's 16->88)
+    ("1x1-88ch", ConvGeometry(1, 16, 5, 7, 88), np.int8),
     # 8 output channels: the vnni kernel's half block alone, no full one (PP-OCR cls's first layer)
     ("3x3-s2-cout8", ConvGeometry(1, 3, 12, 14, 8, 3, 3, (2, 2), (1, 1), (1, 1)), np.uint8),
 ]
