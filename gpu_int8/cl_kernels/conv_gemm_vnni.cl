@@ -148,6 +148,12 @@ inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pa
     for (int j_ = 0; j_ < 16; ++j_) { const size_t o_ = row_ + OUT_COL((c) + j_); \
         y[o_] = STORE_ONE(t_[j_], (c) + j_, o_); } } while (0)
 #endif
+// whether STORE8 can store 8 channels at once (a fused epilogue may come without an 8-wide form)
+#if OUT_MODE == 0 || (OUT_MODE == 3 && defined(EPI_STORE8))
+#define HAS_STORE8 1
+#else
+#define HAS_STORE8 0
+#endif
 // channels c .. COUT-1 of a row one at a time, from the int array t of their sums without comp
 #define STORE_EACH(t, c, row) for (int j_ = 0; (c) + j_ < COUT; ++j_) { \
     const size_t o_ = (row) + OUT_COL((c) + j_); y[o_] = STORE_ONE((t)[j_] + comp[(c) + j_], (c) + j_, o_); }
@@ -248,7 +254,7 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
         if (m < M && c + 16 <= COUT) {
             STORE16(sums[q] + vload16(0, comp + c), c, row + COL_OF(2 * b), row + COL_OF(2 * b + 1));
         }
-#if COUT % 16 == 8 && !HALF && defined(STORE8)
+#if COUT % 16 == 8 && !HALF && HAS_STORE8
         else if (m < M && c < COUT) {  // the last 8 channels: one 8-wide store of the block's low half
             STORE8(sums[q].lo + vload8(0, comp + c), c, row + COL_OF(2 * b));
         }
@@ -275,7 +281,7 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
 #pragma nounroll
     for (int r = 0; r < TM && m0 + r < M; ++r) {
         const size_t row = ROW_OF(r);
-#if COUT == TNB * 16 + 8 && defined(STORE8)
+#if COUT == TNB * 16 + 8 && HAS_STORE8
         STORE8(acc_h[r] + vload8(0, comp + c), c, row + OUT_COL(c));
 #else
         int t[8];
