@@ -62,19 +62,25 @@ class Step:
         """The op a move/float step runs."""
         return self.attrs.get("op_type")
 
+    @property
+    def op_node(self):
+        """A move/float step's op as a node (type, name, attributes): what the op definitions in
+        :mod:`gpu_int8.ops` read their attributes from."""
+        from gpu_int8.graph.node import Node
+
+        return Node(self.op_type, self.name, [], list(self.outputs), dict(self.attrs.get("op_attrs", {})))
+
     def run_op(self, tensors: list[np.ndarray]) -> tuple:
         """Run a move/float step's op (its NumPy reference) on ``tensors``, one per step input."""
-        from gpu_int8.graph.node import Node
         from gpu_int8.ops import get_op
 
         op = get_op(self.op_type)
         if op is None:
             raise ValueError(f"no op definition for {self.op_type}")
-        node = Node(self.op_type, self.name, [], list(self.outputs), dict(self.attrs.get("op_attrs", {})))
         args = [None if arg is None else tensors[self.inputs.index(arg[1])] if arg[0] == "t"
                 else self.consts[arg[1]] for arg in self.attrs["args"]]
         with np.errstate(all="ignore"):
-            return op.run(node, *args)
+            return op.run(self.op_node, *args)
 
     @property
     def label(self) -> str:

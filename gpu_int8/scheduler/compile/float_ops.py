@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from gpu_int8.graph.node import Node
 from gpu_int8.ops.op_mvn import MVN
 from gpu_int8.reference.int8_executor import run_step
 from gpu_int8.schedule import Step
@@ -73,7 +72,7 @@ def compile_mvn(ctx: CompileContext, step: Step) -> StepPlan | None:
     if not _plain_f32(ctx, x_name, y_name):
         return None
     shape = ctx.placement(x_name).shape
-    node = Node("MVN", step.name, [], [], step.attrs.get("op_attrs", {}))
+    node = step.op_node
     axes_const = step.consts[args[1][1]] if len(args) > 1 else None
     try:
         axes, mode = MVN.axes_and_mode(node, len(shape), axes_const)

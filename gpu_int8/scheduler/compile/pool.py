@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from gpu_int8.graph.node import Node
 from gpu_int8.ops import get_op
 from gpu_int8.schedule import Step
 from gpu_int8.scheduler.compile.actions import Launch, StepPlan
@@ -29,8 +28,7 @@ def compile_max_pool(ctx: CompileContext, step: Step) -> StepPlan | None:
     if any(o in ctx.used for o in step.outputs[1:]):
         return None  # the indices output is read: the host computes it
     op = get_op("MaxPool")
-    node = Node("MaxPool", step.name, [], list(step.outputs), dict(step.attrs.get("op_attrs", {})))
-    kernel, strides, dilations, pb, pe, out = op._geometry(node, xp.shape)
+    kernel, strides, dilations, pb, pe, out = op._geometry(step.op_node, xp.shape)
     if tuple(out) != tuple(yp.shape[2:]):
         return None
     defines = _geometry_defines(xp, yp, kernel, strides, dilations, pb, pe)
