@@ -110,17 +110,15 @@ def compare(graph: Graph, schedule: Schedule, feeds: dict[str, np.ndarray],
     quantization) against its value of that name instead, the source node's FakeQuantize
     looked through: the loss quantization causes up to that step."""
     actual = Int8Executor(schedule).run(feeds, keep_all=True)
-    if float_graph is None:
-        reference = FloatExecutor(graph).run(feeds, keep_all=True)
-        origin = {t.origin: t.origin for t in schedule.tensors.values()}
-    else:
+    if float_graph is not None:
         _check_same_inputs(graph, float_graph)
-        reference = FloatExecutor(float_graph).run(feeds, keep_all=True)
-        origin = {t.origin: _before_fake_quantize(graph, t.origin) for t in schedule.tensors.values()}
+    reference = FloatExecutor(float_graph or graph).run(feeds, keep_all=True)
+    # against the float model, a FakeQuantize's output is compared with the value it quantizes
+    producers = graph.producers() if float_graph is not None else {}
     figures = {}
     for step in schedule.steps:
         tensor = schedule.tensors[step.outputs[0]]
-        source = origin.get(tensor.origin)
+        source = _before_fake_quantize(producers, tensor.origin)
         if source not in reference or tensor.name not in actual:
             continue
         expected = np.asarray(reference[source], np.float64)
@@ -131,9 +129,8 @@ def compare(graph: Graph, schedule: Schedule, feeds: dict[str, np.ndarray],
     return figures
 
 
-def _before_fake_quantize(graph: Graph, name: str) -> str:
+def _before_fake_quantize(producers: dict, name: str) -> str:
     """The value a FakeQuantize (chain) quantizes, or ``name`` itself."""
-    producers = graph.producers()
     while name in producers and producers[name].op_type == "FakeQuantize":
         name = producers[name].inputs[0]
     return name
