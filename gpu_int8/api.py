@@ -31,7 +31,7 @@ def load(path: str | os.PathLike, config: str | os.PathLike | dict | Config | No
     config's ``shapes`` for inputs whose size the model leaves free.
     """
     cfg = load_config(config)
-    graph = load_graph(path, {**{k: tuple(v) for k, v in cfg.shapes.items()}, **(shapes or {})})
+    graph = load_graph(path, cfg.input_shapes(shapes))
     inputs = [TensorSpec(n, graph.values[n].shape, graph.values[n].dtype) for n in graph.inputs]
     outputs = [TensorSpec(n, graph.values[n].shape, graph.values[n].dtype) for n in graph.outputs]
     schedule = None

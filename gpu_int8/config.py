@@ -50,6 +50,10 @@ class Config:
     def cache_path(self) -> Path:
         return Path(os.path.expanduser(self.cache_dir))
 
+    def input_shapes(self, overrides: dict[str, tuple] | None = None) -> dict[str, tuple]:
+        """The config's ``shapes``, with ``overrides`` (e.g. ``--shape``) taking precedence."""
+        return {**{name: tuple(dims) for name, dims in self.shapes.items()}, **(overrides or {})}
+
     def preprocess_for(self, name: str) -> InputPreprocess:
         """The preprocessing of input ``name`` (or the ``'*'`` entry, or defaults)."""
         return self.inputs.get(name) or self.inputs.get("*") or InputPreprocess()

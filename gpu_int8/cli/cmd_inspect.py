@@ -42,7 +42,7 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
-    shapes = {**{k: tuple(v) for k, v in cfg.shapes.items()}, **parse_shapes(args.shape)}
+    shapes = cfg.input_shapes(parse_shapes(args.shape))
     graph = load_graph(args.model, shapes)
     schedule = transform(graph)
     if args.float_model and not args.compare:

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise GpuInt8Error(f"--subset {args.subset}: give at least 1")
     files = _calibration_files(args.input, args.calibration_dir)[:args.subset]
     cfg = load_config(args.config)
-    graph = load_graph(args.model, {**{k: tuple(v) for k, v in cfg.shapes.items()}, **parse_shapes(args.shape)})
+    graph = load_graph(args.model, cfg.input_shapes(parse_shapes(args.shape)))
     if len(graph.inputs) != 1:
         raise GpuInt8Error(f"the model has inputs {graph.inputs}; the command line calibrates single-input "
                            f"models (use gpu_int8.quantize() with feed dicts for others)")
