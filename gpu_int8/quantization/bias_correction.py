@@ -42,6 +42,7 @@ def biased_layers(graph: Graph, placement: Placement, ranges: dict) -> list[Bias
     """The layers of ``placement.weights`` whose only reader is an Add of a constant with one
     value per output channel, with the FakeQuantize limits ``ranges`` give their input."""
     consumers, producers = graph.consumers(), graph.producers()
+    limits_of: dict[str, tuple] = {}  # per quantized source: one object its readers share
     layers = []
     for point in placement.weights:
         node = point.node
@@ -59,10 +60,11 @@ def biased_layers(graph: Graph, placement: Placement, ranges: dict) -> list[Bias
         layer = BiasedLayer(node, point, bias, in_axis, out_axis)
         source = _quantized_source(node.inputs[0], ranges, producers)
         if source is not None:
-            low, high = fake_quantize_limits(*ranges[source])
-            if np.ndim(low) and source != node.inputs[0]:
+            if source not in limits_of:
+                limits_of[source] = fake_quantize_limits(*ranges[source])
+            if np.ndim(limits_of[source][0]) and source != node.inputs[0]:
                 continue  # a range per channel does not follow a Reshape/Transpose
-            layer.limits = (low, high)
+            layer.limits = limits_of[source]
         layers.append(layer)
     return layers
 
@@ -105,9 +107,14 @@ class InputMeans:
         self.counts: dict[str, int] = {}
 
     def observe(self, name: str, array: np.ndarray) -> None:
+        quantized_by: dict[tuple, np.ndarray] = {}  # readers of one FakeQuantize share its output
         for layer in self.readers.get(name, []) if array.size else []:
             axes = tuple(a for a in range(array.ndim) if a != layer.in_axis)
-            quantized = array if layer.limits is None else _fake_quantize(array, *layer.limits, layer.in_axis)
+            key = (layer.in_axis, id(layer.limits))
+            if key not in quantized_by:
+                quantized_by[key] = array if layer.limits is None else \
+                    _fake_quantize(array, *layer.limits, layer.in_axis)
+            quantized = quantized_by[key]
             sums = [np.sum(array, axis=axes, dtype=np.float64), np.sum(quantized, axis=axes, dtype=np.float64)]
             key = layer.node.name
             previous = self.sums.get(key)
