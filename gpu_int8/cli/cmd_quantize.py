@@ -11,6 +11,7 @@ from gpu_int8.cli.inputs import IMAGE_SUFFIXES, read_input
 from gpu_int8.cli.options import add_model_options, parse_shapes
 from gpu_int8.config import load_config
 from gpu_int8.errors import GpuInt8Error
+from gpu_int8.frontends import read_model
 from gpu_int8.quantization import check_output, quantize_graph
 from gpu_int8.quantization.ranges import METHODS
 from gpu_int8.runtime.engine import TensorSpec
@@ -51,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     feeds = [{name: read_input(path, spec, cfg)} for path in files]
     print(f"model: {args.model}\ncalibration: {len(feeds)} inputs, ranges by {args.ranges}", flush=True)
     report = quantize_graph(graph, feeds, args.output, args.ranges, args.overwrite, progress=_progress_bar,
-                            bias_correction=args.bias_correction, ignored=args.ignore)
+                            bias_correction=args.bias_correction, ignored=args.ignore,
+                            original=read_model(args.model))
     print(report)
     print(f"run it:            python -m gpu_int8 infer -m {args.output}")
     print(f"its int8 steps:    python -m gpu_int8 inspect -m {args.output}")

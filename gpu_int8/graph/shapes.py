@@ -10,7 +10,13 @@ from gpu_int8.ops import get_op
 
 
 def set_input_shapes(graph: Graph, overrides: dict[str, tuple] | None) -> None:
-    """Fix the shapes of graph inputs; every dynamic dimension must end up known."""
+    """Fix the shapes of graph inputs; every dynamic dimension must end up known.
+
+    An override may also change a static dimension, as OpenVINO's ``reshape``
+    does: whether the model can take it shows when shapes are inferred (a
+    Reshape whose target the file holds as a constant fits one size only).
+    Only the rank must match.
+    """
     overrides = dict(overrides or {})
     for name, shape in overrides.items():
         if name not in graph.inputs:
@@ -19,8 +25,7 @@ def set_input_shapes(graph: Graph, overrides: dict[str, tuple] | None) -> None:
         value = graph.values[name]
         shape = tuple(int(d) for d in shape)
         if value.shape is not None:
-            if len(value.shape) != len(shape) or any(
-                    d not in (None, -1) and d != s for d, s in zip(value.shape, shape)):
+            if len(value.shape) != len(shape) or any(s <= 0 for s in shape):
                 raise ModelError(f"shape override {list(shape)} for input '{name}' does not fit its "
                                  f"declared shape {list(value.shape)}", file=graph.source)
         value.shape = shape

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from gpu_int8.errors import GpuInt8Error, ModelError
+from gpu_int8.frontends import read_model
 from gpu_int8.frontends.ir_writer import write_ir
 from gpu_int8.graph import Graph, infer_shapes
 from gpu_int8.quantization.activations import fuse_activations
@@ -20,6 +21,7 @@ from gpu_int8.quantization.insert import insert_fake_quantize, insert_int8_weigh
 from gpu_int8.quantization.layer_norm import fuse_layer_norms
 from gpu_int8.quantization.placement import place
 from gpu_int8.quantization.ranges import METHODS, Extrema, Histograms, shared
+from gpu_int8.quantization.shape_subgraphs import restore_shape_subgraphs
 from gpu_int8.reference.float_executor import FloatExecutor
 
 
@@ -39,6 +41,9 @@ class QuantizeReport:
     unseen: list[str] = field(default_factory=list)
     #: biases given back the mean shift quantization gave their layer's output
     corrected_biases: int = 0
+    #: shape computations written back in front of their folded constants (see
+    #: :mod:`gpu_int8.quantization.shape_subgraphs`)
+    shape_subgraphs: int = 0
     seconds: float = 0.0
 
     def __str__(self) -> str:
@@ -47,6 +52,8 @@ class QuantizeReport:
                  f"  activations behind FakeQuantize: {self.activations}",
                  f"  weights stored as int8 (scale per output channel): {self.weights}",
                  f"  biases corrected for the mean shift of quantization: {self.corrected_biases}"]
+        if self.shape_subgraphs:
+            lines.append(f"  shape computations kept (the model takes other input sizes): {self.shape_subgraphs}")
         lines += [f"  folded first: {count} {what}" for what, count in self.folded.items() if count]
         lines += [f"  left in float: {name} ({why})" for name, why in self.left_float.items()]
         if self.unseen:
@@ -74,7 +81,7 @@ def quantize(model: str | os.PathLike, calibration: Iterable[dict[str, np.ndarra
 
     check_output(model, output, overwrite)
     return quantize_graph(load_graph(model, shapes), calibration, output, ranges, overwrite,
-                          bias_correction=bias_correction, ignored=ignored)
+                          bias_correction=bias_correction, ignored=ignored, original=read_model(str(model)))
 
 
 def check_output(model: str | os.PathLike, output: str | os.PathLike, overwrite: bool) -> None:
@@ -93,9 +100,12 @@ def check_output(model: str | os.PathLike, output: str | os.PathLike, overwrite:
 def quantize_graph(graph: Graph, calibration: Iterable[dict[str, np.ndarray]], output: str | os.PathLike,
                    ranges: str = "mse", overwrite: bool = False,
                    progress: Callable[[list, str], Iterable] | None = None,
-                   bias_correction: bool = True, ignored: Iterable[str] = ()) -> QuantizeReport:
+                   bias_correction: bool = True, ignored: Iterable[str] = (),
+                   original: Graph | None = None) -> QuantizeReport:
     """:func:`quantize` on a loaded float graph (shapes inferred); the graph is changed in
-    place.  ``progress(items, label)``, if given, wraps each calibration pass (a progress bar)."""
+    place.  ``progress(items, label)``, if given, wraps each calibration pass (a progress bar).
+    ``original`` is the same model as read, shapes not fixed: the shape computations it
+    has are written back, so the output takes other input sizes too."""
     start = time.perf_counter()
     if ranges not in METHODS:
         raise GpuInt8Error(f"range method '{ranges}' is not one of {list(METHODS)}")
@@ -139,11 +149,13 @@ def quantize_graph(graph: Graph, calibration: Iterable[dict[str, np.ndarray]], o
     inserted = insert_fake_quantize(graph, placement, found)
     insert_int8_weights(graph, placement.weights)
     infer_shapes(graph)
+    kept = restore_shape_subgraphs(graph, original) if original is not None else 0
     xml = Path(output)
     xml.parent.mkdir(parents=True, exist_ok=True)
     write_ir(graph, xml)
     return QuantizeReport(xml, len(feeds), inserted, len(placement.weights), folded, placement.left_float,
-                          sorted(set(placement.activations) - set(found)), corrected, time.perf_counter() - start)
+                          sorted(set(placement.activations) - set(found)), corrected, kept,
+                          time.perf_counter() - start)
 
 
 def _checked(graph, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

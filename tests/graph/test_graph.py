@@ -43,12 +43,21 @@ def test_dynamic_shape_needs_override():
         set_input_shapes(g, None)
 
 
-def test_override_must_fit_declared_shape():
+def test_override_must_fit_declared_rank():
     g = small_graph()
     with pytest.raises(ModelError, match="does not fit"):
-        set_input_shapes(g, {"x": (2, 5)})
+        set_input_shapes(g, {"x": (2, 4, 1)})
+    with pytest.raises(ModelError, match="does not fit"):
+        set_input_shapes(g, {"x": (0, 4)})
     with pytest.raises(ModelError, match="model's inputs"):
         set_input_shapes(g, {"nope": (1,)})
+
+
+def test_override_may_change_a_static_dimension_the_model_then_rejects_by_node():
+    g = small_graph()
+    set_input_shapes(g, {"x": (2, 5)})  # a reshape, as OpenVINO allows; the constant [3, 4, 5, 6] cannot follow
+    with pytest.raises(ModelError, match=r"Add cannot take inputs x\[2,5\]"):
+        infer_shapes(g)
 
 
 def test_cycle_is_reported():

@@ -10,7 +10,9 @@ calibration inputs as the NNCF fixture uses.  Then:
   executor running it, are at least about as accurate as OpenVINO running NNCF's IR:
   paired over real inputs, in mean cosine and in decisions (class, character per step,
   text mask; for PP-OCR det only the mask, since its pictures without text give a
-  background map whose cosine measures noise).
+  background map whose cosine measures noise);
+* the PP-OCR models, quantized at one input size, run at another (a larger page, a longer
+  line) in gpu_int8 and in OpenVINO, as accurately as OpenVINO runs them there.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from gpu_int8.lpt import transform
 from gpu_int8.quantization import quantize
 from gpu_int8.reference.int8_executor import Int8Executor
 from tests import fixtures
+from tests.fixtures import images
+from tests.fixtures.ocr_models import source_path
 from tests.fixtures.ov_models import NNCF_SUBSET
 from tests.lpt.test_models_int8 import COSINE_MARGIN, DECISION_MARGIN, _cosine, _decision, _not_worse
 
@@ -38,6 +42,12 @@ FLOAT_LAYERS = {
 }
 INPUTS = {"resnet50": 30, "ppocr_cls": 20, "ppocr_rec": 10, "ppocr_det": 6}
 INT8_OPS = ("Convolution", "GroupConvolution", "ConvolutionBackpropData", "MatMul")
+#: an input size each OCR model was not calibrated at, and real inputs of that size
+OTHER_SIZES = {
+    "ppocr_det": ((1, 3, 736, 736), lambda n: images.det_inputs(n, size=736)),
+    "ppocr_rec": ((1, 3, 48, 640), lambda n: images.line_inputs(n, 640, seed=640)),
+    "ppocr_cls": ((1, 3, 48, 320), lambda n: images.line_inputs(n, 320, seed=321)),
+}
 
 
 @pytest.fixture(scope="module", params=list(FLOAT_LAYERS))
@@ -93,3 +103,38 @@ def test_as_accurate_as_nncf(quantized):
         if name != "ppocr_det":
             _not_worse(r[:, 2 * i], r[:, 4], COSINE_MARGIN, f"{who}: cosine to float vs NNCF's")
         _not_worse(r[:, 2 * i + 1], r[:, 5], DECISION_MARGIN, f"{who}: decisions vs NNCF's")
+
+
+def test_it_runs_at_other_input_sizes(quantized):
+    """Shape computations (rec's attention reshapes) are written back, not frozen at the
+    calibration size: the IR takes a larger page or a longer line, in gpu_int8 (a ``--shape``
+    override) and in OpenVINO (``reshape``)."""
+    import openvino as ov
+
+    name, path = quantized
+    if name not in OTHER_SIZES:
+        pytest.skip("only the OCR models take free input sizes")
+    shape, inputs = OTHER_SIZES[name]
+    spec = fixtures.MODELS[name]
+    graph = load_graph(path, {spec.input_name: shape})
+    ours = Int8Executor(transform(graph))
+    core = ov.Core()
+    model = core.read_model(str(path))
+    model.reshape({spec.input_name: list(shape)})
+    theirs = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    rows = []
+    for x in inputs(3):
+        reference = fixtures.ort_run(source_path(name), x)[0]  # the wheel's model: its size is free
+        mine = ours.run({spec.input_name: x})[graph.outputs[0]]
+        other = np.asarray(theirs({0: x})[theirs.outputs[0]])
+        assert mine.shape == other.shape == reference.shape
+        rows.append([_cosine(mine, reference), _cosine(other, reference), _cosine(mine, other),
+                     np.mean(_decision(name, mine) == _decision(name, reference)),
+                     np.mean(_decision(name, other) == _decision(name, reference))])
+    r = np.array(rows)
+    print(f"\n{name} at {list(shape)}: cosine to float gpu_int8 {r[:, 0].min():.4f} / {r[:, 0].mean():.4f}, "
+          f"OpenVINO {r[:, 1].min():.4f} / {r[:, 1].mean():.4f}; gpu_int8 vs OpenVINO {r[:, 2].min():.4f}; "
+          f"decisions {r[:, 3].mean():.4f} vs {r[:, 4].mean():.4f}")
+    if name != "ppocr_det":
+        _not_worse(r[:, 0], r[:, 1], COSINE_MARGIN, "gpu_int8 vs OpenVINO at another size: cosine to float")
+    _not_worse(r[:, 3], r[:, 4], DECISION_MARGIN, "gpu_int8 vs OpenVINO at another size: decisions")
