@@ -1,0 +1,90 @@
+"""RapidOCR's pipeline on gpu_int8 engines.
+
+In fp32 on the NumPy reference the glue must be invisible: the same boxes and text as
+RapidOCR on ONNX Runtime.  In int8 (slow suite) the three models are quantized by
+gpu_int8 and read a printed page, upright and upside down, at least as well as
+OpenVINO running the same int8 models in the same pipeline.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+import pytest
+import skimage.data
+
+from gpu_int8.pipelines import int8_rapidocr
+from gpu_int8.quantization import quantize
+from tests.fixtures import images
+from tests.fixtures.ocr_models import source_path
+
+STAGES = ("ppocr_det", "ppocr_cls", "ppocr_rec")
+
+
+def _float_rapidocr():
+    from rapidocr_onnxruntime import RapidOCR
+
+    return RapidOCR()
+
+
+def test_fp32_on_the_reference_gives_rapidocrs_own_result():
+    page = np.ascontiguousarray(np.stack([skimage.data.page()] * 3, axis=-1))
+    theirs, _ = _float_rapidocr()(page)
+    # rec_grid 1: no padding beyond RapidOCR's own, which the recognizer's attention would see
+    ours, _ = int8_rapidocr(*(source_path(s) for s in STAGES), {"device": "reference", "precision": "fp32"},
+                            rec_grid=1)(page)
+    assert [line[1] for line in ours] == [line[1] for line in theirs] and len(theirs) >= 4
+    for mine, other in zip(ours, theirs):
+        np.testing.assert_allclose(mine[0], other[0], atol=1.0)  # box corners, pixels
+        assert abs(mine[2] - other[2]) < 1e-3
+
+
+def _similarity(result, lines) -> float:
+    """Characters read right (spaces aside: PP-OCR's dictionary is Chinese and drops some)."""
+    read = "".join(line[1] for line in result or []).replace(" ", "")
+    return difflib.SequenceMatcher(None, "".join(lines).replace(" ", ""), read).ratio()
+
+
+@pytest.fixture(scope="module")
+def int8_models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ocr_int8")
+    calibration = {"ppocr_det": images.det_inputs(6), "ppocr_cls": images.cls_inputs(16),
+                   "ppocr_rec": images.rec_inputs(16)}
+    paths = []
+    for stage in STAGES:
+        paths.append(folder / f"{stage}.xml")
+        quantize(source_path(stage), [{"x": x} for x in calibration[stage]], paths[-1],
+                 shapes={"x": calibration[stage][0].shape})
+    return paths
+
+
+class _OpenVinoSession:
+    """OpenVINO running one of the int8 models at whatever size RapidOCR hands it."""
+
+    def __init__(self, path):
+        import openvino as ov
+
+        self.core, self.model, self.compiled = ov.Core(), ov.Core().read_model(str(path)), {}
+
+    def __call__(self, x):
+        if x.shape not in self.compiled:
+            model = self.model.clone()
+            model.reshape({0: list(x.shape)})
+            self.compiled[x.shape] = self.core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        compiled = self.compiled[x.shape]
+        return [compiled({0: x})[compiled.outputs[0]]]
+
+
+@pytest.mark.slow
+def test_int8_reads_a_printed_page_as_well_as_openvino_int8(int8_models):
+    ours = int8_rapidocr(*int8_models, {"device": "auto", "precision": "int8"})
+    peer = _float_rapidocr()
+    det, cls, rec = (_OpenVinoSession(p) for p in int8_models)
+    peer.text_det.infer, peer.text_cls.infer, peer.text_rec.session = det, cls, rec
+    upright = images.printed_page()
+    for page, lines in ((upright, images.PAGE_TEXT), (upright[::-1, ::-1].copy(), images.PAGE_TEXT[::-1])):
+        scores = [_similarity(ocr(page)[0], lines) for ocr in (ours, peer, _float_rapidocr())]
+        print(f"\ncharacters read right: gpu_int8 int8 {scores[0]:.3f}, OpenVINO int8 {scores[1]:.3f}, "
+              f"float (ONNX Runtime) {scores[2]:.3f}")
+        assert scores[0] >= scores[1] - 0.02 and scores[0] >= 0.8
