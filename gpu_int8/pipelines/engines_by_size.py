@@ -24,8 +24,8 @@ class EnginesBySize:
     a multiple of ``grid`` (one int per dimension, 1: exact) with ``fill``.
 
     ``run(x)`` returns the model's outputs for ``x`` at the padded size: the caller
-    knows how the model's outputs follow its input and cuts them back.  Each batch item
-    runs on its own, so engines are compiled for batch 1.
+    knows how the model's outputs follow its input and cuts them back.  A batch runs
+    whole (one launch sequence for all its items), so its size is part of the key.
     """
 
     def __init__(self, model: str | os.PathLike, config: str | os.PathLike | dict | Config | None = None,
@@ -40,13 +40,13 @@ class EnginesBySize:
         self.loads = 0
 
     def padded_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
-        """``shape`` (batch 1) with its trailing dimensions rounded up to the grid."""
+        """``shape`` with its trailing dimensions rounded up to the grid."""
         head = len(shape) - len(self.grid)
         if head < 1:
             raise GpuInt8Error(f"{self.model}: input of shape {list(shape)} has fewer dimensions than the "
                                f"grid {list(self.grid)} plus a batch")
         tail = [-(-d // g) * g for d, g in zip(shape[head:], self.grid)]
-        return (1, *shape[1:head], *tail)
+        return (*shape[:head], *tail)
 
     def engine(self, shape: tuple[int, ...]) -> Engine:
         """The engine for padded input ``shape``, loaded (and compiled) on first use."""
@@ -61,16 +61,16 @@ class EnginesBySize:
         return engine
 
     def run(self, x: np.ndarray) -> list[np.ndarray]:
-        """The model's outputs for batch ``x``, item by item at the padded size, stacked."""
+        """The model's outputs for batch ``x`` at its padded size."""
         x = np.asarray(x, np.float32)
         shape = self.padded_shape(tuple(x.shape))
-        engine = self.engine(shape)
-        results = []
-        for item in x:
+        if shape != x.shape:
             padded = np.full(shape, self.fill, np.float32)
-            padded[(0, *(slice(0, d) for d in item.shape))] = item
-            results.append(engine.infer({self.input_name: padded}))
-        return [np.concatenate([r[spec.name] for r in results]) for spec in engine.outputs]
+            padded[tuple(slice(0, d) for d in x.shape)] = x
+            x = padded
+        engine = self.engine(shape)
+        outputs = engine.infer({self.input_name: x})
+        return [outputs[spec.name] for spec in engine.outputs]
 
     def close(self) -> None:
         for engine in self._engines.values():

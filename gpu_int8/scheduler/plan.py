@@ -40,12 +40,28 @@ HEADER = """\
 """
 
 
+#: step kinds whose kernels are written for the family layout (or read it fastest)
+_SPATIAL_KINDS = frozenset({"conv", "deconv", "avg_pool", "reduce_mean"})
+
+
 def assign_layouts(schedule: Schedule, family: str) -> dict[str, Placement]:
-    """Where each tensor lives: 4-D int8 in the family's layout, everything else plain."""
+    """Where each tensor lives: 4-D int8 in the family's layout, everything else plain.
+
+    A 4-D int8 tensor a MatMul reads or writes, and no spatial step (convolution,
+    pooling) touches, stays plain: attention's [batch, heads, tokens, features]
+    tensors are matrices, whose rows the MatMul kernels want contiguous.
+    """
     layout = FAMILY_LAYOUT.get(family, "plain")
+    touched: dict[str, set[str]] = {}
+    for step in schedule.steps:
+        kind = "spatial" if step.kind in _SPATIAL_KINDS or step.op_type == "MaxPool" else step.kind
+        for name in (*step.inputs, *step.outputs):
+            touched.setdefault(name, set()).add(kind)
     placements = {}
     for name, t in schedule.tensors.items():
-        chosen = layout if t.is_int8 and len(t.shape) == 4 else "plain"
+        kinds = touched.get(name, set())
+        matrix = "matmul" in kinds and "spatial" not in kinds
+        chosen = layout if t.is_int8 and len(t.shape) == 4 and not matrix else "plain"
         placements[name] = Placement(tuple(t.shape), t.dtype, chosen)
     return placements
 

@@ -27,12 +27,14 @@ def conv_model(tmp_path_factory) -> str:
 
 def test_sizes_round_up_to_the_grid_and_share_an_engine(conv_model):
     engines = EnginesBySize(conv_model, CONFIG, grid=(8, 8), fill=0.0)
-    assert engines.padded_shape((3, 1, 5, 9)) == (1, 1, 8, 16)
+    assert engines.padded_shape((3, 1, 5, 9)) == (3, 1, 8, 16)
     rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((2, 1, 5, 9)), rng.standard_normal((1, 1, 7, 12))
+    a, b = rng.standard_normal((2, 1, 5, 9)), rng.standard_normal((2, 1, 7, 12))
     out_a, out_b = engines.run(a)[0], engines.run(b)[0]
-    assert out_a.shape == (2, 2, 8, 16) and out_b.shape == (1, 2, 8, 16)
+    assert out_a.shape == out_b.shape == (2, 2, 8, 16)
     assert engines.loads == 1
+    engines.run(b[:1])  # another batch size: another engine
+    assert engines.loads == 2
     # the padded run is the exact run on a zero-padded picture
     exact = EnginesBySize(conv_model, CONFIG).run(np.pad(a, ((0, 0), (0, 0), (0, 3), (0, 7))))[0]
     np.testing.assert_allclose(out_a, exact, rtol=1e-6)

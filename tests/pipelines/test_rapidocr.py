@@ -15,9 +15,9 @@ import pytest
 import skimage.data
 
 from gpu_int8.pipelines import int8_rapidocr
-from gpu_int8.quantization import quantize
 from tests.fixtures import images
-from tests.fixtures.ocr_models import source_path
+from tests.fixtures.ocr_models import quantize_ocr_models, source_path
+from tests.fixtures.oracles import openvino_rapidocr
 
 STAGES = ("ppocr_det", "ppocr_cls", "ppocr_rec")
 
@@ -48,40 +48,13 @@ def _similarity(result, lines) -> float:
 
 @pytest.fixture(scope="module")
 def int8_models(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ocr_int8")
-    calibration = {"ppocr_det": images.det_inputs(6), "ppocr_cls": images.cls_inputs(16),
-                   "ppocr_rec": images.rec_inputs(16)}
-    paths = []
-    for stage in STAGES:
-        paths.append(folder / f"{stage}.xml")
-        quantize(source_path(stage), [{"x": x} for x in calibration[stage]], paths[-1],
-                 shapes={"x": calibration[stage][0].shape})
-    return paths
-
-
-class _OpenVinoSession:
-    """OpenVINO running one of the int8 models at whatever size RapidOCR hands it."""
-
-    def __init__(self, path):
-        import openvino as ov
-
-        self.core, self.model, self.compiled = ov.Core(), ov.Core().read_model(str(path)), {}
-
-    def __call__(self, x):
-        if x.shape not in self.compiled:
-            model = self.model.clone()
-            model.reshape({0: list(x.shape)})
-            self.compiled[x.shape] = self.core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-        compiled = self.compiled[x.shape]
-        return [compiled({0: x})[compiled.outputs[0]]]
+    return quantize_ocr_models(tmp_path_factory.mktemp("ocr_int8"))
 
 
 @pytest.mark.slow
 def test_int8_reads_a_printed_page_as_well_as_openvino_int8(int8_models):
     ours = int8_rapidocr(*int8_models, {"device": "auto", "precision": "int8"})
-    peer = _float_rapidocr()
-    det, cls, rec = (_OpenVinoSession(p) for p in int8_models)
-    peer.text_det.infer, peer.text_cls.infer, peer.text_rec.session = det, cls, rec
+    peer = openvino_rapidocr(*int8_models)
     upright = images.printed_page()
     for page, lines in ((upright, images.PAGE_TEXT), (upright[::-1, ::-1].copy(), images.PAGE_TEXT[::-1])):
         scores = [_similarity(ocr(page)[0], lines) for ocr in (ours, peer, _float_rapidocr())]

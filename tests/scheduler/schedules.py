@@ -216,7 +216,13 @@ def zoo(batch: int = 2) -> Schedule:
     a3 = s.op("move", "Reshape", [sl], "a3", [(batch * 10, 11, 8)], "u8", {"special_zero": False},
               [np.array([batch * 10, 11, 8], i64)])[0]
     b3 = s.op("move", "Transpose", [a3], "b3", [(batch * 10, 8, 11)], "u8", {}, [np.array([0, 2, 1], i64)])[0]
-    mm = s.matmul(a3, "mm", b=b3, out_f32=False)                                       # int8 x int8 batched
+    mm = s.matmul(a3, "mm", b=b3, out_f32=False)                                       # int8 x int8, rows of 11
+    mtb = s.matmul(a3, "mtb", b=a3, out_f32=False, transpose_b=True)                   # B^T: one output per item
+    a4 = s.op("move", "Reshape", [tr], "a4", [(batch * 14, 24, 11)], "u8", {"special_zero": False},
+              [np.array([batch * 14, 24, 11], i64)])[0]
+    b4 = s.op("move", "Reshape", [pad], "b4", [(batch * 14, 11, 24)], "u8", {"special_zero": False},
+              [np.array([batch * 14, 11, 24], i64)])[0]
+    mw = s.matmul(a4, "mw", b=b4, out_f32=False)                                       # rows in chunks of 8
     mt = s.matmul(b3, "mt", n_out=6, out_f32=False, transpose_a=True)                # A^T copy, then GEMM
     d3 = s.deconv(rq2, "d3", 4, k=3, stride=2)                                         # overlapping taps: direct
     fl = s.dequantize(ap2, "fl")
@@ -235,5 +241,5 @@ def zoo(batch: int = 2) -> Schedule:
                {"causal": False, "opset": 13}, [np.array(0.5, np.float32), np.array(0.7, np.float32)])[0]
     att2 = s.op("float", "ScaledDotProductAttention", [ab, fl, act], "att2", [s.shape(fl)], "f32",
                 {"causal": True, "opset": 13})[0]
-    s.outputs = [sm, mm, sq, act, rq2, mt, d3, att, att2, mvn, mvn2]
+    s.outputs = [sm, mm, mtb, mw, sq, act, rq2, mt, d3, att, att2, mvn, mvn2]
     return s.build()

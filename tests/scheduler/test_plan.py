@@ -64,7 +64,8 @@ def test_zoo_matches_reference(device_family):
     # the paths this schedule exists to exercise
     assert kernels["sq"] == "host" and kernels["act"] == "eltwise_sigmoid" and kernels["sm"] == "softmax"
     assert kernels["mvn"] == kernels["mvn2"] == "mvn" and kernels["att"] == kernels["att2"] == "attention"
-    assert kernels["mm"] == "matmul" and kernels["d3"] == "deconv_direct"
+    assert kernels["mm"] == kernels["mw"] == "matmul_rows" and kernels["mtb"] == "matmul"
+    assert kernels["d3"] == "deconv_direct"
     # the portable family's GEMM kernels: float32 blocks, 128-bit dot loops, or 512-bit VNNI where it runs
     portable_gemms = ("gemm_portable", "gemm_dot", "gemm_vnni")
     family_gemms = portable_gemms if family == "portable" else (f"gemm_{family}",)

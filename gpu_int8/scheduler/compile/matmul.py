@@ -57,6 +57,9 @@ def transposed_copy(ctx: CompileContext, step: Step, a_name: str, a_p: Placement
 
 
 def generic_matmul(ctx: CompileContext, step: Step, const_w: bool, b_shape, ta: bool, tb: bool) -> StepPlan:
+    rows = None if ta or tb else row_matmul(ctx, step, const_w, b_shape)
+    if rows is not None:
+        return rows
     a_name, y_name = step.inputs[0], step.outputs[0]
     a_p, y_p = ctx.placement(a_name), ctx.placement(y_name)
     if const_w:
@@ -94,3 +97,52 @@ def generic_matmul(ctx: CompileContext, step: Step, const_w: bool, b_shape, ta: 
     args = [("t", y_name), ("t", a_name), b_arg, ("b", comp_buf), ("b", ctx.epilogue_buffer(code))]
     args += [("t", step.inputs[k]) for k in code.inputs]
     return StepPlan(step, "matmul", "opencl", [Launch(refs["matmul"], args, gsize, lsize, "matmul")])
+
+
+#: ``plan_matmul_rows.cl`` computes 8 outputs per work-item in vectors where a row holds
+#: a multiple of 8, else whole rows of at most this many
+ROW_CHUNK = 16
+
+
+def row_matmul(ctx: CompileContext, step: Step, const_w: bool, b_shape) -> StepPlan | None:
+    """``plan_matmul_rows.cl`` for row-major A [..., M, K] x B [..., K, N] into a row-major Y
+    (same batch shape, B maybe broadcast); None where it does not apply."""
+    a_name, y_name = step.inputs[0], step.outputs[0]
+    a_p, y_p = ctx.placement(a_name), ctx.placement(y_name)
+    b_p = Placement(tuple(b_shape), "i8") if const_w else ctx.placement(step.inputs[1])
+    n = y_p.shape[-1]
+    chunk = 8 if n % 8 == 0 else n if n <= ROW_CHUNK else None
+    if chunk is None or any(p.layout != "plain" for p in (a_p, b_p, y_p)) or a_p.shape[:-2] != y_p.shape[:-2]:
+        return None
+    batch_shape = y_p.shape[:-2]
+    names = [f"d{i}" for i in range(len(batch_shape))] + ["d_m", "d_n"]
+    grid = Placement(batch_shape + (y_p.shape[-2], n // chunk), y_p.dtype)  # one work-item per chunk
+    stmts = grid.decompose("IDX", names)[0]
+    code = step_epilogue(step, y_p)
+    out_names = names[:-1] + ["(n)"]  # an output's coordinates, n its column
+    channel = out_names[step.axis] if step.axis is not None else "0"
+    values = {k: f"(float)in{k}[{ctx.placement(step.inputs[k]).offset(out_names, y_p.shape)}]" for k in code.inputs}
+    comp = step.consts.get("comp")
+    if comp is None:
+        comp_expr, comp_buf = "0", ctx.dummy_buffer()
+    else:
+        comp = np.asarray(comp, np.int32).reshape(-1)
+        comp_expr, comp_buf = ("comp[0]" if comp.size == 1 else f"comp[{channel}]"), ctx.const(comp)
+    b_batch = b_p.offset(names[:-2] + ["0", "0"], batch_shape + tuple(b_shape[-2:]))
+    defines = {
+        "A_T": a_p.cl_type, "B_T": b_p.cl_type, "Y_T": y_p.cl_type, "COUNT": grid.size,
+        "COORDS(IDX)": " ".join(stmts), "NB": chunk, "KDIM": a_p.shape[-1],
+        "A_ROW": f"({a_p.offset(names[:-1] + ['0'])})",
+        "B_COL0": f"({b_batch})", "B_STRIDE": b_shape[-1],
+        "Y_ROW0": f"({y_p.offset(names[:-1] + ['0'])})",
+        "COMP(n)": comp_expr, "EPI(y, n)": code.call("y", channel, "k", values),
+        "STORE(y)": store_expr(y_p.dtype, "y", program=step.epilogue),
+        "EXTRA_ARGS": extra_args(code, {k: ctx.placement(step.inputs[k]) for k in code.inputs}),
+    }
+    refs = ctx.builder.instance(kernel_source("plan_matmul_rows.cl"), defines, prelude=code.source)
+    gsize, lsize = global_1d(grid.size)
+    b_arg = ("b", ctx.const(np.ascontiguousarray(np.asarray(step.consts["w"]).astype(np.int8)))) if const_w \
+        else ("t", step.inputs[1])
+    args = [("t", y_name), ("t", a_name), b_arg, ("b", comp_buf), ("b", ctx.epilogue_buffer(code))]
+    args += [("t", step.inputs[k]) for k in code.inputs]
+    return StepPlan(step, "matmul_rows", "opencl", [Launch(refs["matmul_rows"], args, gsize, lsize, "matmul_rows")])

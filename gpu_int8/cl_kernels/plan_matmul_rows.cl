@@ -1,0 +1,45 @@
+// int8 MatMul of two row-major operands, A [..., M, K] x B [..., K, N] (B not
+// transposed): each work-item computes NB consecutive outputs of one row, so it
+// reads each A element once for NB products and B's rows NB bytes at a time
+// (one 8-wide vector where NB is 8), where plan_matmul.cl's one output per
+// work-item re-reads A for each.  int32 accumulation plus comp[c], then the
+// step's epilogue.
+// Instance macros: A_T, B_T, Y_T, COUNT, COORDS(i) (batch coordinates, m, and
+// the chunk index d_n), NB, A_ROW, B_COL0, B_STRIDE, Y_ROW0, KDIM, COMP(n),
+// EPI(y, n), STORE(y), EXTRA_ARGS.
+
+__kernel void matmul_rows(__global Y_T *y, __global const A_T *a, __global const B_T *b,
+                          __global const int *comp, __global const float *k EXTRA_ARGS)
+{
+    const int i = get_global_id(0);
+    if (i >= COUNT)
+        return;
+    COORDS(i)
+    const int n0 = d_n * NB;
+    const __global A_T *arow = a + A_ROW;
+    const __global B_T *bcol = b + B_COL0 + n0;
+#if NB == 8
+    int8 vacc = (int8)(0);
+    for (int kk = 0; kk < KDIM; ++kk)
+        vacc += (int)arow[kk] * convert_int8(vload8(0, bcol + kk * B_STRIDE));
+    int acc[NB];
+    vstore8(vacc, 0, acc);
+#else
+    int acc[NB];
+    for (int j = 0; j < NB; ++j)
+        acc[j] = 0;
+    for (int kk = 0; kk < KDIM; ++kk) {
+        const int av = (int)arow[kk];
+        const __global B_T *brow = bcol + kk * B_STRIDE;
+        for (int j = 0; j < NB; ++j)
+            acc[j] += av * (int)brow[j];
+    }
+#endif
+    __global Y_T *yrow = y + Y_ROW0 + n0;
+    for (int j = 0; j < NB; ++j) {
+        const int n = n0 + j;
+        float v = (float)(acc[j] + COMP(n));
+        v = EPI(v, n);
+        yrow[j] = STORE(v);
+    }
+}
