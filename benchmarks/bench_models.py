@@ -94,12 +94,17 @@ def main() -> int:
         print(f"{r['model']:12s} {r['openvino_ms']:12.2f} {r['gpu_int8_ms']:12.2f} {r['ratio']:7.3f} "
               f"{r['cold_load_s']:12.2f} {r['warm_load_s']:12.2f}")
     print(f"device: {rows[0]['device']}")
+    save_results("models", {"args": vars(args), "numpy": np.__version__, "rows": rows})
+    return 0
+
+
+def save_results(kind: str, payload: dict) -> None:
+    """Write ``payload`` to benchmarks/results/<kind>-<date>.json and say where."""
     out = REPO / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
-    path = out / time.strftime("models-%Y%m%d-%H%M%S.json")
-    path.write_text(json.dumps({"args": vars(args), "numpy": np.__version__, "rows": rows}, indent=2))
+    path = out / time.strftime(f"{kind}-%Y%m%d-%H%M%S.json")
+    path.write_text(json.dumps(payload, indent=2))
     print(f"saved {path.relative_to(REPO)}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +31,7 @@ from gpu_int8.scheduler.devices import discover_devices  # noqa: E402
 # before OpenVINO is imported: its libraries keep Intel's CPU OpenCL runtime from loading
 discover_devices()
 
-from benchmarks.bench_models import time_calls  # noqa: E402
+from benchmarks.bench_models import save_results, time_calls  # noqa: E402
 from gpu_int8.pipelines import int8_rapidocr  # noqa: E402
 from tests.fixtures.images import printed_page  # noqa: E402
 from tests.fixtures.ocr_models import quantize_ocr_models  # noqa: E402
@@ -64,17 +62,13 @@ def main() -> int:
         rows.append({"page": label, **{f"{name}_ms": v for name, v in ms.items()},
                      "ratio_vs_openvino": round(ms["openvino"] / ms["gpu_int8"], 3),
                      "lines": len(pipelines["gpu_int8"](page)[0] or [])})
-    device = next(iter(pipelines["gpu_int8"].gpu_int8_engines["det"]._engines.values())).device
+    device = pipelines["gpu_int8"].gpu_int8_engines["det"].device
     print(f"\n{'page':12s} {'gpu_int8 ms':>12s} {'OpenVINO ms':>12s} {'ratio':>7s} {'float ORT ms':>13s}")
     for r in rows:
         print(f"{r['page']:12s} {r['gpu_int8_ms']:12.1f} {r['openvino_ms']:12.1f} {r['ratio_vs_openvino']:7.3f} "
               f"{r['float_onnxruntime_ms']:13.1f}")
     print(f"device: {device}")
-    out = REPO / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    path = out / time.strftime("ocr-%Y%m%d-%H%M%S.json")
-    path.write_text(json.dumps({"args": vars(args), "device": str(device), "rows": rows}, indent=2))
-    print(f"saved {path.relative_to(REPO)}")
+    save_results("ocr", {"args": vars(args), "device": str(device), "rows": rows})
     return 0
 
 

@@ -72,6 +72,11 @@ class EnginesBySize:
         outputs = engine.infer({self.input_name: x})
         return [outputs[spec.name] for spec in engine.outputs]
 
+    @property
+    def device(self):
+        """What runs the most recently used engine (None before the first run)."""
+        return next(reversed(self._engines.values())).device if self._engines else None
+
     def close(self) -> None:
         for engine in self._engines.values():
             engine.close()

@@ -5,6 +5,8 @@ A, other layouts) runs ``cl_kernels/plan_matmul.cl`` with the epilogue inlined."
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from gpu_int8.schedule import Step
@@ -62,12 +64,7 @@ def generic_matmul(ctx: CompileContext, step: Step, const_w: bool, b_shape, ta: 
         return rows
     a_name, y_name = step.inputs[0], step.outputs[0]
     a_p, y_p = ctx.placement(a_name), ctx.placement(y_name)
-    if const_w:
-        b_arg = ("b", ctx.const(np.ascontiguousarray(np.asarray(step.consts["w"]).astype(np.int8))))
-        b_p = Placement(tuple(b_shape), "i8")
-    else:
-        b_arg = ("t", step.inputs[1])
-        b_p = ctx.placement(step.inputs[1])
+    b_p = _b_placement(ctx, step, const_w, b_shape)
     body, skip, names = coords_macro(y_p)
     batch, m, n = names[:-2], names[-2], names[-1]
     batch_shape = y_p.shape[:-2]
@@ -77,12 +74,7 @@ def generic_matmul(ctx: CompileContext, step: Step, const_w: bool, b_shape, ta: 
     code = step_epilogue(step, y_p)
     channel = names[step.axis] if step.axis is not None else "0"
     values = {k: f"(float)in{k}[{ctx.placement(step.inputs[k]).offset(names, y_p.shape)}]" for k in code.inputs}
-    comp = step.consts.get("comp")
-    if comp is None:
-        comp_expr, comp_buf = "0", ctx.dummy_buffer()
-    else:
-        comp = np.asarray(comp, np.int32).reshape(-1)
-        comp_expr, comp_buf = ("comp[0]" if comp.size == 1 else f"comp[{channel}]"), ctx.const(comp)
+    comp_expr, comp_buf = _compensation(ctx, step, channel)
     defines = {
         "A_T": a_p.cl_type, "B_T": b_p.cl_type, "Y_T": y_p.cl_type, "COUNT": y_p.physical_size,
         "COORDS(IDX)": body, "SKIP": f"({skip})",
@@ -94,8 +86,7 @@ def generic_matmul(ctx: CompileContext, step: Step, const_w: bool, b_shape, ta: 
     }
     refs = ctx.builder.instance(kernel_source("plan_matmul.cl"), defines, prelude=code.source)
     gsize, lsize = global_1d(y_p.physical_size)
-    args = [("t", y_name), ("t", a_name), b_arg, ("b", comp_buf), ("b", ctx.epilogue_buffer(code))]
-    args += [("t", step.inputs[k]) for k in code.inputs]
+    args = _launch_args(ctx, step, const_w, comp_buf, code)
     return StepPlan(step, "matmul", "opencl", [Launch(refs["matmul"], args, gsize, lsize, "matmul")])
 
 
@@ -109,7 +100,7 @@ def row_matmul(ctx: CompileContext, step: Step, const_w: bool, b_shape) -> StepP
     (same batch shape, B maybe broadcast); None where it does not apply."""
     a_name, y_name = step.inputs[0], step.outputs[0]
     a_p, y_p = ctx.placement(a_name), ctx.placement(y_name)
-    b_p = Placement(tuple(b_shape), "i8") if const_w else ctx.placement(step.inputs[1])
+    b_p = _b_placement(ctx, step, const_w, b_shape)
     n = y_p.shape[-1]
     chunk = 8 if n % 8 == 0 else n if n <= ROW_CHUNK else None
     if chunk is None or any(p.layout != "plain" for p in (a_p, b_p, y_p)) or a_p.shape[:-2] != y_p.shape[:-2]:
@@ -122,12 +113,7 @@ def row_matmul(ctx: CompileContext, step: Step, const_w: bool, b_shape) -> StepP
     out_names = names[:-1] + ["(n)"]  # an output's coordinates, n its column
     channel = out_names[step.axis] if step.axis is not None else "0"
     values = {k: f"(float)in{k}[{ctx.placement(step.inputs[k]).offset(out_names, y_p.shape)}]" for k in code.inputs}
-    comp = step.consts.get("comp")
-    if comp is None:
-        comp_expr, comp_buf = "0", ctx.dummy_buffer()
-    else:
-        comp = np.asarray(comp, np.int32).reshape(-1)
-        comp_expr, comp_buf = ("comp[0]" if comp.size == 1 else f"comp[{channel}]"), ctx.const(comp)
+    comp_expr, comp_buf = _compensation(ctx, step, channel)
     b_batch = b_p.offset(names[:-2] + ["0", "0"], batch_shape + tuple(b_shape[-2:]))
     defines = {
         "A_T": a_p.cl_type, "B_T": b_p.cl_type, "Y_T": y_p.cl_type, "COUNT": grid.size,
@@ -141,8 +127,26 @@ def row_matmul(ctx: CompileContext, step: Step, const_w: bool, b_shape) -> StepP
     }
     refs = ctx.builder.instance(kernel_source("plan_matmul_rows.cl"), defines, prelude=code.source)
     gsize, lsize = global_1d(grid.size)
+    args = _launch_args(ctx, step, const_w, comp_buf, code)
+    return StepPlan(step, "matmul_rows", "opencl", [Launch(refs["matmul_rows"], args, gsize, lsize, "matmul_rows")])
+
+
+def _b_placement(ctx: CompileContext, step: Step, const_w: bool, b_shape) -> Placement:
+    return Placement(tuple(b_shape), "i8") if const_w else ctx.placement(step.inputs[1])
+
+
+def _compensation(ctx: CompileContext, step: Step, channel: str) -> tuple[str, Any]:
+    """The C expression of the zero-point compensation at ``channel``, and its buffer."""
+    comp = step.consts.get("comp")
+    if comp is None:
+        return "0", ctx.dummy_buffer()
+    comp = np.asarray(comp, np.int32).reshape(-1)
+    return ("comp[0]" if comp.size == 1 else f"comp[{channel}]"), ctx.const(comp)
+
+
+def _launch_args(ctx: CompileContext, step: Step, const_w: bool, comp_buf, code) -> list:
+    """Arguments of both MatMul kernels: y, a, b, comp, the epilogue's constants, its extra inputs."""
     b_arg = ("b", ctx.const(np.ascontiguousarray(np.asarray(step.consts["w"]).astype(np.int8)))) if const_w \
         else ("t", step.inputs[1])
-    args = [("t", y_name), ("t", a_name), b_arg, ("b", comp_buf), ("b", ctx.epilogue_buffer(code))]
-    args += [("t", step.inputs[k]) for k in code.inputs]
-    return StepPlan(step, "matmul_rows", "opencl", [Launch(refs["matmul_rows"], args, gsize, lsize, "matmul_rows")])
+    args = [("t", step.outputs[0]), ("t", step.inputs[0]), b_arg, ("b", comp_buf), ("b", ctx.epilogue_buffer(code))]
+    return args + [("t", step.inputs[k]) for k in code.inputs]
