@@ -25,7 +25,7 @@ def set_input_shapes(graph: Graph, overrides: dict[str, tuple] | None) -> None:
         value = graph.values[name]
         shape = tuple(int(d) for d in shape)
         if value.shape is not None:
-            if len(value.shape) != len(shape) or any(s <= 0 for s in shape):
+            if len(value.shape) != len(shape) or any(s < 0 for s in shape):
                 raise ModelError(f"shape override {list(shape)} for input '{name}' does not fit its "
                                  f"declared shape {list(value.shape)}", file=graph.source)
         value.shape = shape
