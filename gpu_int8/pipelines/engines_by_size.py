@@ -32,6 +32,8 @@ class EnginesBySize:
                  grid: tuple[int, ...] = (), fill: float = 0.0, keep: int = 6):
         self.model, self.config = model, load_config(config)
         self.grid, self.fill, self.keep = tuple(grid), fill, keep
+        if not all(isinstance(g, int) and g >= 1 for g in self.grid) or keep < 1:
+            raise GpuInt8Error(f"grid {list(self.grid)} must hold positive ints, keep ({keep}) at least 1")
         inputs = read_model(str(model)).inputs
         if len(inputs) != 1:
             raise GpuInt8Error(f"{model}: a pipeline stage takes one input, the model has {inputs}")
@@ -78,6 +80,7 @@ class EnginesBySize:
         return next(reversed(self._engines.values())).device if self._engines else None
 
     def close(self) -> None:
+        """Finish each engine's queued requests and drop them all."""
         for engine in self._engines.values():
             engine.close()
         self._engines.clear()

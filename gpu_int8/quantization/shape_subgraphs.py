@@ -111,7 +111,7 @@ def _evaluate(graph: Graph, original: Graph, nodes: list[Node]) -> dict[str, np.
                 data[name] = original.values[name].data
         op = get_op(node.op_type)
         if hasattr(op, "value_from_shapes"):
-            results = op.value_from_shapes(node, [graph.values.get(n) for n in node.inputs])
+            results = op.value_from_shapes(node, [graph.values.get(n) or original.values[n] for n in node.inputs])
         else:
             results = op.run(node, *[data[n] if n else None for n in node.inputs])
         data.update((name, np.asarray(result)) for name, result in zip(node.outputs, results))

@@ -50,3 +50,8 @@ def test_least_recently_used_engines_go(conv_model):
 def test_a_picture_of_the_wrong_rank_is_named(conv_model):
     with pytest.raises(GpuInt8Error, match="fewer dimensions than the grid"):
         EnginesBySize(conv_model, CONFIG, grid=(1, 1, 1, 1)).run(np.zeros((1, 4, 4), np.float32))
+
+
+def test_a_bad_grid_is_named(conv_model):
+    with pytest.raises(GpuInt8Error, match=r"grid \[0, 8\] must hold positive ints"):
+        EnginesBySize(conv_model, CONFIG, grid=(0, 8))
