@@ -1,6 +1,8 @@
 """``inspect``: the int8 schedule of a model, step by step; with ``--compare``, how far
 each int8 step is from the float graph on the same input (the model's own FakeQuantize
-graph, or with ``--float-model`` the model before quantization)."""
+graph, or with ``--float-model`` the model before quantization); with ``--offline
+tgllp|dg1``, the plan that Intel GPU would get, every kernel of it compiled by ``ocloc``
+(no GPU needed)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from gpu_int8.reference.float_executor import FloatExecutor
 from gpu_int8.reference.int8_executor import Int8Executor
 from gpu_int8.runtime.engine import TensorSpec
 from gpu_int8.schedule import Schedule
+from gpu_int8.scheduler.offline_plan import OFFLINE_GPUS
 
 
 def add_parser(sub) -> None:
@@ -37,6 +40,9 @@ def add_parser(sub) -> None:
                         "to quantization (give a real input with -i: random data is outside the calibrated ranges)")
     p.add_argument("-i", "--input", action="append", default=[], metavar="[NAME=]FILE",
                    help="input for --compare: an image or .npy file (default: seeded random normal data)")
+    p.add_argument("--offline", choices=OFFLINE_GPUS, metavar="{" + ",".join(OFFLINE_GPUS) + "}",
+                   help="compile the plan this Intel GPU would run (Iris Xe: tgllp, Xe MAX: dg1) with ocloc: "
+                        "each step's kernel, and per kernel SIMD width, dp4a and register spills")
     p.set_defaults(run=run)
 
 
@@ -53,13 +59,38 @@ def run(args: argparse.Namespace) -> int:
         if args.float_model:  # at the quantized model's input shapes
             float_graph = load_graph(args.float_model, {n: tuple(graph.values[n].shape) for n in graph.inputs})
         figures = compare(graph, schedule, _feeds(graph, args.input, cfg), float_graph)
+    offline = _offline_plan(schedule, args.offline) if args.offline else None
     if args.json:
-        print(json.dumps(to_json(schedule, figures, str(args.model)), indent=1))
+        out = to_json(schedule, figures, str(args.model))
+        if offline is not None:
+            out["offline"] = {"target": offline.target, "family": offline.family,
+                              "kernels": {sp.step.name: sp.kernel for sp in offline.steps},
+                              "isa": [vars(r) for r in offline.reports]}
+        print(json.dumps(out, indent=1))
     else:
         print(f"model: {args.model}")
         for line in describe(schedule, figures):
             print(line)
+        if offline is not None:
+            print(f"\nplan for {offline.target}:")
+            for sp in offline.steps:
+                print(f"  {_cut(sp.step.name, 40):40} {sp.kernel}")
+            for r in offline.spilling:
+                print(f"  spills: {r.line()}")
+            print(offline.summary())
     return 0
+
+
+def _offline_plan(schedule: Schedule, target: str):
+    from gpu_int8.scheduler.offline import find_ocloc
+    from gpu_int8.scheduler.offline_plan import compile_plan_offline
+
+    if find_ocloc() is None:
+        raise GpuInt8Error("--offline needs Intel's offline compiler ocloc (Debian: apt-get install intel-opencl-icd)")
+    try:
+        return compile_plan_offline(schedule, target)
+    except RuntimeError as exc:
+        raise GpuInt8Error(f"the plan for {target} does not compile: {exc}") from None
 
 
 def describe(schedule: Schedule, figures: dict[str, tuple[float, float]] | None = None) -> list[str]:

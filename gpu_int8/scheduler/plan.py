@@ -135,8 +135,20 @@ def build_plan(schedule: Schedule, device, family: str, subgroup_size: int | Non
     ``family`` kernels; raises :class:`~gpu_int8.scheduler.compile.program.PlanBuildError` when a
     program does not build.  ``keep_all`` keeps every tensor alive to the end (no memory sharing),
     so tests can read each one after a run."""
-    schedule.check()
     start = time.perf_counter()
+    placements, builder, ctx, steps = compile_steps(schedule, device, family, subgroup_size)
+    compiled = time.perf_counter()
+    builder.build(cache or device.cache)
+    built = time.perf_counter()
+    memory = _plan_memory(schedule, steps, placements, ctx, device, keep_all)
+    return Plan(schedule, device, family, placements, steps, memory, builder, ctx.const_bytes,
+                compiled - start, built - compiled)
+
+
+def compile_steps(schedule: Schedule, device, family: str, subgroup_size: int | None = None
+                  ) -> tuple[dict[str, Placement], ProgramBuilder, CompileContext, list[StepPlan]]:
+    """Each step's kernels, generated into one ProgramBuilder (not built yet)."""
+    schedule.check()
     placements = assign_layouts(schedule, family)
     builder = ProgramBuilder(device, build_options(device.info, family), HEADER)
     ctx = CompileContext(schedule, device, family, builder, placements, subgroup_size)
@@ -148,12 +160,7 @@ def build_plan(schedule: Schedule, device, family: str, subgroup_size: int | Non
         sp = compile_step(ctx, step)
         sp.precision = schedule.precision(step)
         steps.append(sp)
-    compiled = time.perf_counter()
-    builder.build(cache or device.cache)
-    built = time.perf_counter()
-    memory = _plan_memory(schedule, steps, placements, ctx, device, keep_all)
-    return Plan(schedule, device, family, placements, steps, memory, builder, ctx.const_bytes,
-                compiled - start, built - compiled)
+    return placements, builder, ctx, steps
 
 
 def _plan_memory(schedule: Schedule, steps: list[StepPlan], placements, ctx: CompileContext, device,

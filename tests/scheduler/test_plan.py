@@ -262,3 +262,35 @@ def test_grouped_instances_build_as_programs_of_their_own(any_device, tmp_path):
         out = np.zeros(1, np.int32)
         cl.enqueue_copy(any_device.queue, out, buf, is_blocking=True)
         assert out[0] == v
+
+
+class _DescribedAsGpu:
+    """Intel's CPU runtime described as an Iris Xe (a GPU with dp4a): the plan a GPU gets,
+    run where no GPU is, so its GPU-only choices are checked against the reference too."""
+
+    def __init__(self, device):
+        import dataclasses
+
+        self._device = device
+        self.info = dataclasses.replace(device.info, kind="gpu", feature_caps_intel=1)
+
+    def __getattr__(self, name):
+        return getattr(self._device, name)
+
+
+def test_the_plan_a_gpu_gets_matches_reference():
+    from gpu_int8.scheduler.selection import select_device
+    from tests.cl_devices import cl_device_for
+
+    device = _DescribedAsGpu(cl_device_for("intel-cpu"))
+    choice = select_device("auto", devices=[device.info])
+    assert choice.family == "intel"
+    schedule = zoo()
+    x = np.random.default_rng(1).standard_normal((2, 3, 17, 19)).astype(np.float32)
+    plan = build_plan(schedule, device, choice.family, choice.subgroup_size, keep_all=True)
+    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    assert kernels["fc"] == "matmul_rows" and kernels["mt"] == "transpose+matmul_rows", \
+        "constant-weight MatMuls leave the portable GEMM, whose register tile spills on GPUs"
+    executor = PlanExecutor(plan)
+    executor.run({"x": x})
+    assert len(compare_all(plan, executor, Int8Executor(schedule).run({"x": x}, keep_all=True))) >= 25

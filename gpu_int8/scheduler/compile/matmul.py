@@ -36,15 +36,21 @@ def compile_matmul(ctx: CompileContext, step: Step) -> StepPlan | None:
         before = []
         if ta:  # the GEMM reads rows of A: copy A^T first
             a_name, a_p, before = transposed_copy(ctx, step, a_name, a_p)
-        m = int(np.prod(a_p.shape[:-1]))
-        geom = ConvGeometry.matmul(m, w_nk.shape[1], w_nk.shape[0])
-        found = family_launches(ctx, step, "portable", geom, np.ascontiguousarray(w_nk)[:, :, None, None],
-                                a_name, a_p, y_name, y_p)
-        if found is not None:
-            label = ("transpose+" if ta else "") + found[0].replace("conv_gemm", "gemm")
-            return StepPlan(step, label, "opencl", before + found[1])
+        w_p = Placement(w_nk.T.shape, "i8")
+        if ctx.device.info.is_gpu and row_chunk(a_p, w_p, y_p):
+            # the portable GEMM's 6x16 register tile spills on GPUs (ocloc for Iris Xe: 4.8-6 KB);
+            # rows of 8 outputs do not, and the GPU compiler gives their dot products dp4a
+            rows = row_matmul(ctx, step, a_name, a_p, ("b", ctx.const(np.ascontiguousarray(w_nk.T))), w_p)
+            return StepPlan(step, ("transpose+" if ta else "") + rows.kernel, "opencl", before + rows.actions)
+        if not ctx.device.info.is_gpu:
+            m = int(np.prod(a_p.shape[:-1]))
+            geom = ConvGeometry.matmul(m, w_nk.shape[1], w_nk.shape[0])
+            found = family_launches(ctx, step, "portable", geom, np.ascontiguousarray(w_nk)[:, :, None, None],
+                                    a_name, a_p, y_name, y_p)
+            if found is not None:
+                label = ("transpose+" if ta else "") + found[0].replace("conv_gemm", "gemm")
+                return StepPlan(step, label, "opencl", before + found[1])
         ctx.scratch.pop(a_name, None)
-        a_name, a_p = step.inputs[0], ctx.placement(step.inputs[0])
     return generic_matmul(ctx, step, const_w, b_shape, ta, tb)
 
 
@@ -59,12 +65,16 @@ def transposed_copy(ctx: CompileContext, step: Step, a_name: str, a_p: Placement
 
 
 def generic_matmul(ctx: CompileContext, step: Step, const_w: bool, b_shape, ta: bool, tb: bool) -> StepPlan:
-    rows = None if ta or tb else row_matmul(ctx, step, const_w, b_shape)
-    if rows is not None:
-        return rows
     a_name, y_name = step.inputs[0], step.outputs[0]
     a_p, y_p = ctx.placement(a_name), ctx.placement(y_name)
-    b_p = _b_placement(ctx, step, const_w, b_shape)
+    if const_w:
+        b_arg = ("b", ctx.const(np.ascontiguousarray(np.asarray(step.consts["w"]).astype(np.int8))))
+        b_p = Placement(tuple(b_shape), "i8")
+    else:
+        b_arg, b_p = ("t", step.inputs[1]), ctx.placement(step.inputs[1])
+    rows = None if ta or tb else row_matmul(ctx, step, a_name, a_p, b_arg, b_p)
+    if rows is not None:
+        return rows
     body, skip, names = coords_macro(y_p)
     batch, m, n = names[:-2], names[-2], names[-1]
     batch_shape = y_p.shape[:-2]
@@ -86,7 +96,7 @@ def generic_matmul(ctx: CompileContext, step: Step, const_w: bool, b_shape, ta: 
     }
     refs = ctx.builder.instance(kernel_source("plan_matmul.cl"), defines, prelude=code.source)
     gsize, lsize = global_1d(y_p.physical_size)
-    args = _launch_args(ctx, step, const_w, comp_buf, code)
+    args = _launch_args(ctx, step, a_name, b_arg, comp_buf, code)
     return StepPlan(step, "matmul", "opencl", [Launch(refs["matmul"], args, gsize, lsize, "matmul")])
 
 
@@ -95,15 +105,24 @@ def generic_matmul(ctx: CompileContext, step: Step, const_w: bool, b_shape, ta: 
 ROW_CHUNK = 16
 
 
-def row_matmul(ctx: CompileContext, step: Step, const_w: bool, b_shape) -> StepPlan | None:
-    """``plan_matmul_rows.cl`` for row-major A [..., M, K] x B [..., K, N] into a row-major Y
-    (same batch shape, B maybe broadcast); None where it does not apply."""
-    a_name, y_name = step.inputs[0], step.outputs[0]
-    a_p, y_p = ctx.placement(a_name), ctx.placement(y_name)
-    b_p = _b_placement(ctx, step, const_w, b_shape)
+def row_chunk(a_p: Placement, b_p: Placement, y_p: Placement) -> int | None:
+    """Outputs per work-item of ``plan_matmul_rows.cl`` for these operands, None where it does not apply."""
     n = y_p.shape[-1]
     chunk = 8 if n % 8 == 0 else n if n <= ROW_CHUNK else None
-    if chunk is None or any(p.layout != "plain" for p in (a_p, b_p, y_p)) or a_p.shape[:-2] != y_p.shape[:-2]:
+    if any(p.layout != "plain" for p in (a_p, b_p, y_p)) or a_p.shape[:-2] != y_p.shape[:-2]:
+        return None
+    return chunk
+
+
+def row_matmul(ctx: CompileContext, step: Step, a_name: str, a_p: Placement, b_arg: tuple,
+               b_p: Placement) -> StepPlan | None:
+    """``plan_matmul_rows.cl`` for row-major A [..., M, K] x B [..., K, N] (``b_arg``: a buffer or
+    a tensor argument) into a row-major Y (same batch shape, B maybe broadcast); None where it
+    does not apply."""
+    y_p = ctx.placement(step.outputs[0])
+    b_shape, n = b_p.shape, y_p.shape[-1]
+    chunk = row_chunk(a_p, b_p, y_p)
+    if chunk is None:
         return None
     batch_shape = y_p.shape[:-2]
     names = [f"d{i}" for i in range(len(batch_shape))] + ["d_m", "d_n"]
@@ -127,12 +146,8 @@ def row_matmul(ctx: CompileContext, step: Step, const_w: bool, b_shape) -> StepP
     }
     refs = ctx.builder.instance(kernel_source("plan_matmul_rows.cl"), defines, prelude=code.source)
     gsize, lsize = global_1d(grid.size)
-    args = _launch_args(ctx, step, const_w, comp_buf, code)
+    args = _launch_args(ctx, step, a_name, b_arg, comp_buf, code)
     return StepPlan(step, "matmul_rows", "opencl", [Launch(refs["matmul_rows"], args, gsize, lsize, "matmul_rows")])
-
-
-def _b_placement(ctx: CompileContext, step: Step, const_w: bool, b_shape) -> Placement:
-    return Placement(tuple(b_shape), "i8") if const_w else ctx.placement(step.inputs[1])
 
 
 def _compensation(ctx: CompileContext, step: Step, channel: str) -> tuple[str, Any]:
@@ -144,9 +159,7 @@ def _compensation(ctx: CompileContext, step: Step, channel: str) -> tuple[str, A
     return ("comp[0]" if comp.size == 1 else f"comp[{channel}]"), ctx.const(comp)
 
 
-def _launch_args(ctx: CompileContext, step: Step, const_w: bool, comp_buf, code) -> list:
+def _launch_args(ctx: CompileContext, step: Step, a_name: str, b_arg: tuple, comp_buf, code) -> list:
     """Arguments of both MatMul kernels: y, a, b, comp, the epilogue's constants, its extra inputs."""
-    b_arg = ("b", ctx.const(np.ascontiguousarray(np.asarray(step.consts["w"]).astype(np.int8)))) if const_w \
-        else ("t", step.inputs[1])
-    args = [("t", step.outputs[0]), ("t", step.inputs[0]), b_arg, ("b", comp_buf), ("b", ctx.epilogue_buffer(code))]
+    args = [("t", step.outputs[0]), ("t", a_name), b_arg, ("b", comp_buf), ("b", ctx.epilogue_buffer(code))]
     return args + [("t", step.inputs[k]) for k in code.inputs]
