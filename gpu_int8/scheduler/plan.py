@@ -9,7 +9,8 @@ build-option sets, through the disk-cached :class:`~gpu_int8.scheduler.program_c
 
 Layouts: 4-D int8 activations are stored in the kernel family's layout
 (``nhwc`` for the portable kernels, ``fsv16`` for the Intel ones), so
-convolutions chain without reorders; every other tensor is plain row-major.
+convolutions chain without reorders; every other tensor is plain row-major,
+and so are 4-D int8 matrices only MatMuls and data movement touch (attention).
 Kernels other than the family convolutions address any layout, and moves map
 between layouts for free.
 """

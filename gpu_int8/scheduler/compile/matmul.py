@@ -1,7 +1,14 @@
-"""MatMul steps: ``[..., M, K] x [K, N]`` with constant int8 weights runs on the
-family GEMM (a 1x1 convolution over M one-pixel images, plain row-major
-operands); everything else (two int8 activations, batched weights, transposed
-A, other layouts) runs ``cl_kernels/plan_matmul.cl`` with the epilogue inlined."""
+"""MatMul steps.
+
+* ``[..., M, K] x [K, N]`` with constant int8 weights runs on CPUs on the family GEMM (a
+  1x1 convolution over M one-pixel images, plain row-major operands); on GPUs, where that
+  GEMM's register tile spills, as rows (below).
+* Row-major operands without transposes (attention's two int8 activations, batched)
+  run ``cl_kernels/plan_matmul_rows.cl``: 8 outputs of a row per work-item.
+* Everything else (transposed operands, other layouts, rows of other widths) runs
+  ``cl_kernels/plan_matmul.cl``, one output per work-item.
+
+Each inlines the step's epilogue."""
 
 from __future__ import annotations
 
