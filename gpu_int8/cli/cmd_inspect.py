@@ -24,7 +24,7 @@ from gpu_int8.reference.float_executor import FloatExecutor
 from gpu_int8.reference.int8_executor import Int8Executor
 from gpu_int8.runtime.engine import TensorSpec
 from gpu_int8.schedule import Schedule
-from gpu_int8.scheduler.offline_plan import OFFLINE_GPUS
+from gpu_int8.scheduler.offline import OFFLINE_DEVICES
 
 
 def add_parser(sub) -> None:
@@ -40,7 +40,7 @@ def add_parser(sub) -> None:
                         "to quantization (give a real input with -i: random data is outside the calibrated ranges)")
     p.add_argument("-i", "--input", action="append", default=[], metavar="[NAME=]FILE",
                    help="input for --compare: an image or .npy file (default: seeded random normal data)")
-    p.add_argument("--offline", choices=OFFLINE_GPUS, metavar="{" + ",".join(OFFLINE_GPUS) + "}",
+    p.add_argument("--offline", choices=OFFLINE_DEVICES, metavar="{" + ",".join(OFFLINE_DEVICES) + "}",
                    help="compile the plan this Intel GPU would run (Iris Xe: tgllp, Xe MAX: dg1) with ocloc: "
                         "each step's kernel, and per kernel SIMD width, dp4a and register spills")
     p.set_defaults(run=run)

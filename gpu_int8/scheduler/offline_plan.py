@@ -22,7 +22,8 @@ from gpu_int8.scheduler.offline import IsaReport, compile_with_ocloc
 from gpu_int8.scheduler.plan import compile_steps
 from gpu_int8.scheduler.selection import select_device
 
-#: devices ocloc compiles for, as their driver names them
+#: the devices ocloc compiles for (:data:`~gpu_int8.scheduler.offline.OFFLINE_DEVICES`), as their
+#: driver names them
 OFFLINE_GPUS = {"tgllp": "Intel(R) Iris(R) Xe Graphics", "dg1": "Intel(R) Iris(R) Xe MAX Graphics"}
 #: cl_intel_device_attribute_query's dp4a feature flag
 _DP4A = 1
