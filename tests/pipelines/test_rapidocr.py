@@ -61,3 +61,39 @@ def test_int8_reads_a_printed_page_as_well_as_openvino_int8(int8_models):
         print(f"\ncharacters read right: gpu_int8 int8 {scores[0]:.3f}, OpenVINO int8 {scores[1]:.3f}, "
               f"float (ONNX Runtime) {scores[2]:.3f}")
         assert scores[0] >= scores[1] - 0.02 and scores[0] >= 0.8
+
+
+def test_quantize_rapidocr_refuses_what_it_cannot_calibrate_on(tmp_path):
+    from gpu_int8.errors import GpuInt8Error
+    from gpu_int8.pipelines import quantize_rapidocr
+
+    with pytest.raises(GpuInt8Error, match="no pages to calibrate on"):
+        quantize_rapidocr([], tmp_path)
+    blank = np.full((120, 160, 3), 255, np.uint8)
+    with pytest.raises(GpuInt8Error, match=r"no text line found on the 1 page\(s\)"):
+        quantize_rapidocr([blank], tmp_path)
+    (tmp_path / "rec_int8.xml").write_text("mine")
+    with pytest.raises(GpuInt8Error, match="rec_int8.xml exist; choose another folder"):
+        quantize_rapidocr([blank], tmp_path)
+    assert (tmp_path / "rec_int8.xml").read_text() == "mine"
+    assert not (tmp_path / "det_int8.xml").exists()
+
+
+@pytest.mark.slow
+def test_quantized_on_other_pages_it_reads_a_new_one(tmp_path):
+    """The workflow a user follows: calibrate the three models on a few pages of their own
+    (here scikit-image's scan and a printed page of other words), then read a new page."""
+    from gpu_int8.pipelines import quantize_rapidocr
+
+    pages = [np.ascontiguousarray(np.stack([skimage.data.page()] * 3, axis=-1)),
+             images.printed_page(("Calibration uses other words than the test,", "printed in the same font at",
+                                  "the same size, with digits 0123456789."))]
+    reports = quantize_rapidocr(pages, tmp_path)
+    assert reports["det"].samples == 2 and reports["rec"].samples >= 6
+    ocr = int8_rapidocr(*(tmp_path / f"{s}_int8.xml" for s in ("det", "cls", "rec")),
+                        {"device": "auto", "precision": "int8"})
+    upright = images.printed_page()
+    for page, lines in ((upright, images.PAGE_TEXT), (upright[::-1, ::-1].copy(), images.PAGE_TEXT[::-1])):
+        ours, theirs = _similarity(ocr(page)[0], lines), _similarity(_float_rapidocr()(page)[0], lines)
+        print(f"\ncharacters read right: gpu_int8 int8 {ours:.3f}, float (ONNX Runtime) {theirs:.3f}")
+        assert ours >= theirs - 0.03
