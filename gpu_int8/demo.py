@@ -26,12 +26,9 @@ CLS_CONFIG = {
 
 def cls_model_path() -> Path:
     """The PP-OCR mobile v2.0 orientation classifier from the rapidocr-onnxruntime wheel."""
-    import importlib.util
+    from gpu_int8.pipelines import rapidocr_model
 
-    spec = importlib.util.find_spec("rapidocr_onnxruntime")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the package rapidocr-onnxruntime is not installed; pip install gpu_int8 brings it")
-    return Path(spec.submodule_search_locations[0]) / "models" / "ch_ppocr_mobile_v2.0_cls_infer.onnx"
+    return rapidocr_model("cls")
 
 
 def text_line_images() -> dict[str, np.ndarray]:

@@ -25,10 +25,13 @@ RAPIDOCR_MODELS = {"det": "ch_PP-OCRv4_det_infer.onnx", "cls": "ch_ppocr_mobile_
 
 
 def rapidocr_model(stage: str) -> Path:
-    """Path of RapidOCR's float ONNX model of ``stage`` (det, cls, rec)."""
-    import rapidocr_onnxruntime
+    """Path of RapidOCR's float ONNX model of ``stage`` (det, cls, rec), from its wheel."""
+    import importlib.util
 
-    return Path(rapidocr_onnxruntime.__file__).parent / "models" / RAPIDOCR_MODELS[stage]
+    spec = importlib.util.find_spec("rapidocr_onnxruntime")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the package rapidocr-onnxruntime is not installed; pip install gpu_int8 brings it")
+    return Path(spec.submodule_search_locations[0]) / "models" / RAPIDOCR_MODELS[stage]
 
 
 class _Recorder:
