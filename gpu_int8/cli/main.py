@@ -9,7 +9,7 @@ import sys
 from gpu_int8.errors import GpuInt8Error
 
 # each module has add_parser(subparsers) and run(args) -> int
-COMMANDS = ("cmd_infer", "cmd_benchmark", "cmd_inspect", "cmd_quantize", "cmd_devices")
+COMMANDS = ("cmd_infer", "cmd_benchmark", "cmd_inspect", "cmd_quantize", "cmd_ocr", "cmd_devices")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,44 @@
+"""``python -m gpu_int8 ocr``: pages in, text out, the int8 models made on first use."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from gpu_int8.cli.main import main
+from tests.fixtures import images
+
+
+def _save(page, path):
+    Image.fromarray(page[:, :, ::-1]).save(path)  # printed_page() is BGR, as OpenCV reads images
+    return str(path)
+
+
+def test_clear_errors_and_nothing_overwritten(tmp_path, capsys):
+    page = _save(images.printed_page(("a line",)), tmp_path / "page.png")
+    assert main(["ocr", "-i", str(tmp_path / "missing.png")]) == 2
+    assert "no image file" in capsys.readouterr().err
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "det_int8.xml").write_text("mine")
+    assert main(["ocr", "-i", page, "--models", str(models)]) == 2
+    assert "holds only part of the int8 models (det_int8.xml)" in capsys.readouterr().err
+    assert (models / "det_int8.xml").read_text() == "mine"
+
+
+@pytest.mark.slow
+def test_reads_a_page_after_calibrating_on_others(tmp_path, capsys):
+    calibration = _save(images.printed_page(("Calibration uses other words than the test,",
+                                             "printed in the same font at", "the same size, 0123456789.")),
+                        tmp_path / "calibration.png")
+    page = _save(images.printed_page(), tmp_path / "page.png")
+    models = tmp_path / "models"
+    args = ["ocr", "-i", page, "--models", str(models), "--calibrate", calibration]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "quantizing RapidOCR's det, cls and rec models on 1 page(s)" in out and "5 line(s)" in out
+    read = [line for line in images.PAGE_TEXT if line.replace(" ", "") in out.replace(" ", "")]
+    assert len(read) >= 4, out
+    assert main(args) == 2  # the models exist now: --calibrate would not make new ones
+    assert "already holds the int8 models" in capsys.readouterr().err
+    assert main(args[:-2]) == 0 and "quantizing" not in capsys.readouterr().out  # they are reused
