@@ -32,6 +32,8 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rapidocr_onnxruntime.utils.load_image import LoadImageError
+
     from gpu_int8.pipelines import int8_rapidocr, quantize_rapidocr
 
     cfg = load_config(args.config)
@@ -57,7 +59,10 @@ def run(args: argparse.Namespace) -> int:
     ocr = int8_rapidocr(*models, cfg)
     for path in args.input:
         start = time.perf_counter()
-        result, elapse = ocr(path)
+        try:
+            result, elapse = ocr(path)
+        except LoadImageError as exc:
+            raise GpuInt8Error(f"{path}: not an image RapidOCR reads ({exc})") from None
         seconds = time.perf_counter() - start
         lines = result or []
         print(f"\n{path}: {len(lines)} line(s) in {seconds * 1e3:.0f} ms "

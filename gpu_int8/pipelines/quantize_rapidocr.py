@@ -65,8 +65,13 @@ def quantize_rapidocr(pages, folder: str | os.PathLike, rec_width: int = 320,
                         rec_grid=1)
     det, cls, rec = _Recorder(ocr.text_det.infer), _Recorder(ocr.text_cls.infer), _Recorder(ocr.text_rec.session)
     ocr.text_det.infer, ocr.text_cls.infer, ocr.text_rec.session = det, cls, rec
-    for page in pages:
-        ocr(page)
+    from rapidocr_onnxruntime.utils.load_image import LoadImageError
+
+    for i, page in enumerate(pages):
+        try:
+            ocr(page)
+        except LoadImageError as exc:
+            raise GpuInt8Error(f"calibration page {page if isinstance(page, (str, Path)) else i}: {exc}") from None
     if not det.inputs:
         raise GpuInt8Error("no pages to calibrate on")
     if not rec.inputs or not cls.inputs:

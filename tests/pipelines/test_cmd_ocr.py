@@ -24,6 +24,10 @@ def test_clear_errors_and_nothing_overwritten(tmp_path, capsys):
     assert main(["ocr", "-i", page, "--models", str(models)]) == 2
     assert "holds only part of the int8 models (det_int8.xml)" in capsys.readouterr().err
     assert (models / "det_int8.xml").read_text() == "mine"
+    (tmp_path / "notes.png").write_text("not a picture")
+    assert main(["ocr", "-i", str(tmp_path / "notes.png"), "--calibrate", str(tmp_path / "notes.png"),
+                 "--models", str(tmp_path / "fresh")]) == 2
+    assert "notes.png" in capsys.readouterr().err
 
 
 @pytest.mark.slow
