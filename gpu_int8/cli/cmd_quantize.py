@@ -6,13 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from gpu_int8.api import load_graph
 from gpu_int8.cli.inputs import IMAGE_SUFFIXES, read_input
 from gpu_int8.cli.options import add_model_options, parse_shapes
 from gpu_int8.config import load_config
 from gpu_int8.errors import GpuInt8Error
-from gpu_int8.frontends import read_model
 from gpu_int8.quantization import check_output, quantize_graph
+from gpu_int8.quantization.quantizer import load_for_quantize
 from gpu_int8.quantization.ranges import METHODS
 from gpu_int8.runtime.engine import TensorSpec
 
@@ -43,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise GpuInt8Error(f"--subset {args.subset}: give at least 1")
     files = _calibration_files(args.input, args.calibration_dir)[:args.subset]
     cfg = load_config(args.config)
-    graph = load_graph(args.model, cfg.input_shapes(parse_shapes(args.shape)))
+    graph, original = load_for_quantize(args.model, cfg.input_shapes(parse_shapes(args.shape)))
     if len(graph.inputs) != 1:
         raise GpuInt8Error(f"the model has inputs {graph.inputs}; the command line calibrates single-input "
                            f"models (use gpu_int8.quantize() with feed dicts for others)")
@@ -53,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"model: {args.model}\ncalibration: {len(feeds)} inputs, ranges by {args.ranges}", flush=True)
     report = quantize_graph(graph, feeds, args.output, args.ranges, args.overwrite, progress=_progress_bar,
                             bias_correction=args.bias_correction, ignored=args.ignore,
-                            original=read_model(args.model))
+                            original=original)
     print(report)
     print(f"run it:            python -m gpu_int8 infer -m {args.output}")
     print(f"its int8 steps:    python -m gpu_int8 inspect -m {args.output}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -87,6 +88,16 @@ class Graph:
             raise ModelError(f"value '{name}' is used but never defined", file=self.source) from None
 
     # -- maintenance --------------------------------------------------------
+    def copy(self) -> Graph:
+        """A graph of its own values and nodes (constant arrays shared: rewrites replace them,
+        they never write into them)."""
+        other = Graph(self.name, self.source)
+        other.values = {name: dataclasses.replace(v) for name, v in self.values.items()}
+        other.nodes = [dataclasses.replace(n, inputs=list(n.inputs), outputs=list(n.outputs), attrs=dict(n.attrs))
+                       for n in self.nodes]
+        other.inputs, other.outputs = list(self.inputs), list(self.outputs)
+        return other
+
     def toposort(self) -> None:
         """Order nodes so every input is produced before it is used."""
         producer = self.producers()

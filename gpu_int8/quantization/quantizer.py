@@ -13,7 +13,7 @@ import numpy as np
 from gpu_int8.errors import GpuInt8Error, ModelError
 from gpu_int8.frontends import read_model
 from gpu_int8.frontends.ir_writer import write_ir
-from gpu_int8.graph import Graph, infer_shapes
+from gpu_int8.graph import Graph, infer_shapes, set_input_shapes
 from gpu_int8.quantization.activations import fuse_activations
 from gpu_int8.quantization.batch_norm import decompose_batch_norms
 from gpu_int8.quantization.bias_correction import InputMeans, biased_layers, correct_biases
@@ -77,11 +77,19 @@ def quantize(model: str | os.PathLike, calibration: Iterable[dict[str, np.ndarra
     no int8 weights, inputs read unquantized.  Existing output files are kept unless
     ``overwrite``.
     """
-    from gpu_int8.api import load_graph
-
     check_output(model, output, overwrite)
-    return quantize_graph(load_graph(model, shapes), calibration, output, ranges, overwrite,
-                          bias_correction=bias_correction, ignored=ignored, original=read_model(str(model)))
+    graph, original = load_for_quantize(model, shapes)
+    return quantize_graph(graph, calibration, output, ranges, overwrite,
+                          bias_correction=bias_correction, ignored=ignored, original=original)
+
+
+def load_for_quantize(model: str | os.PathLike, shapes: dict[str, tuple] | None = None) -> tuple[Graph, Graph]:
+    """The model read once: a copy with its shapes fixed (shape subgraphs folded) to quantize,
+    and the model as read, whose shape subgraphs the output gets back."""
+    original = read_model(str(model))
+    graph = original.copy()
+    set_input_shapes(graph, shapes)
+    return infer_shapes(graph), original
 
 
 def check_output(model: str | os.PathLike, output: str | os.PathLike, overwrite: bool) -> None:

@@ -93,3 +93,14 @@ def test_shape_mismatch_names_node():
     g.outputs = ["y"]
     with pytest.raises(ModelError, match="node 'add_bad': Add cannot take inputs x\\[2,3\\], b\\[4\\]"):
         infer_shapes(g)
+
+
+def test_a_copy_is_independent_of_its_graph():
+    g = small_graph()
+    c = g.copy()
+    set_input_shapes(c, {"x": (2, 4)})
+    infer_shapes(c)
+    assert [n.op_type for n in c.nodes] == ["Add", "Relu"]  # folded and pruned: the copy only
+    assert len(g.nodes) == 5 and g.values["x"].shape == (None, 4) and not g.values["bc"].is_const
+    c.nodes[0].inputs[0] = "other"
+    assert g.nodes[1].inputs[0] == "x"
