@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     folder = Path(args.models) if args.models else cfg.cache_path / "rapidocr-int8"
     models = [folder / f"{stage}_int8.xml" for stage in STAGES]
     present = [m for m in models if m.is_file() or m.with_suffix(".bin").is_file()]
-    if present and len(present) < len(models) or any(not m.with_suffix(".bin").is_file() for m in present):
+    complete = all(m.is_file() and m.with_suffix(".bin").is_file() for m in models)
+    if present and not complete:
         raise GpuInt8Error(f"{folder} holds only part of the int8 models ({', '.join(p.name for p in present)}); "
                            f"give a --models folder with all three (.xml and .bin) or none")
     if not present:
