@@ -13,8 +13,12 @@
 // NO_WI_VECTORIZE=1 (Intel's CPU runtime) keeps work-items apart: the kernel is vectorized
 // along channels by hand, and vectorizing across work-items would turn its loads into gathers.
 //
+// DW_VNNI=1 (Intel's CPU runtime on a CPU with AVX-512 VNNI, CV=16) accumulates the taps with
+// vpdpbusd instead, four kernel rows per instruction (dwconv_vnni_taps.cl); its weights are
+// packed as that file says.
+//
 // Build-time macros: ACT_T, OUT_T, OUT_MODE, IH, IW, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, TW,
-// CV, NO_WI_VECTORIZE.
+// CV, NO_WI_VECTORIZE, DW_VNNI, ACT_FLIP.
 
 #include "requant.cl"
 
@@ -29,6 +33,13 @@
 #endif
 #ifndef C_END
 #define C_END C
+#endif
+
+#ifndef DW_VNNI
+#define DW_VNNI 0
+#endif
+#if DW_VNNI
+#include "dwconv_vnni_taps.cl"
 #endif
 
 #if CV == 16  // PoCL built for AVX2 mishandles 16-wide vectors (see requant.cl): Intel's runtime only
@@ -69,6 +80,15 @@ __kernel void dwconv_portable(__global const ACT_T *x,       // [N][IH][IW][C]
         acc[t] = (ACCV)(0);
 
     const int ih0 = oh * SH - PH, iw0 = ow0 * SW - PW;
+#if DW_VNNI
+    const __global uchar *img = (const __global uchar *)x + (size_t)n * IH * IW * C;
+    const __global int *wq = (const __global int *)w;
+    const __global uchar *pad = (const __global uchar *)pad_row;
+    if (ih0 >= 0 && ih0 + (KH - 1) * DH < IH && iw0 >= 0 && iw0 + DW_COLS - 1 < IW)
+        dw_vnni_accumulate(acc, img, wq, pad, c0, ih0, iw0, false);
+    else
+        dw_vnni_accumulate(acc, img, wq, pad, c0, ih0, iw0, true);
+#else
     const bool interior = nc == CV && ih0 >= 0 && ih0 + (KH - 1) * DH < IH && iw0 >= 0 &&
                           iw0 + (TW - 1) * SW + (KW - 1) * DW < IW;
     if (interior) {  // every tap of every pixel inside the input
@@ -115,6 +135,7 @@ __kernel void dwconv_portable(__global const ACT_T *x,       // [N][IH][IW][C]
             }
         }
     }
+#endif
 
     // no early exit: with one the accumulators would live in memory, stored on every tap
 #pragma unroll

@@ -111,6 +111,22 @@ def pack_weights_depthwise(w: np.ndarray, g: ConvGeometry, channel_pad: int = 1)
     return out
 
 
+def pack_weights_depthwise_vnni(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """int8 ``[NG][KW][C][4]`` (NG = ceil(KH/4)): byte r of channel c's word at (g, kw) is the weight
+    of kernel row 4g + r at column kw, zero past KH (see ``cl_kernels/dwconv_vnni_taps.cl``)."""
+    check_weights(w, g)
+    ng = -(-g.kh // 4)
+    rows = np.zeros((g.c, ng * 4, g.kw), np.int8)
+    rows[:, : g.kh] = w.reshape(g.c, g.kh, g.kw)
+    return np.ascontiguousarray(rows.reshape(g.c, ng, 4, g.kw).transpose(1, 3, 0, 2))
+
+
+def dw_vnni_applies(g: ConvGeometry, info) -> bool:
+    """Whether a depthwise layer may add its taps on 512-bit vpdpbusd: 16 channels per work-item
+    (Intel's CPU runtime), all of them in full blocks but for a last 8 that run apart."""
+    return info.vector_width == 16 and info.keeps_work_items_apart and g.c % 16 in (0, 8) and g.c >= 16
+
+
 def whole_rows_local_size(grid: tuple[int, int, int], compute_units: int, max_size: int) -> tuple[int, int, int]:
     """Work-groups of whole output rows for a (channel blocks, pixel tiles, rows) grid on Intel's
     CPU runtime, about 16 groups per core: it dispatches work-groups one by one, so small groups
@@ -182,11 +198,17 @@ class ConvKernel:
         alloc = device.allocator
         self.depthwise = geom.is_depthwise
         self.variant = None  # the portable GEMM kernel: "vnni", "dot" or "float"
+        self.dw_vnni = False  # a depthwise layer whose taps add up on vpdpbusd (dwconv_vnni_taps.cl)
         if family == "portable":
             self.variant = self._portable_variant(variant)
-            if self.variant in ("dot", "vnni") and not self.depthwise and self.act_dtype == np.int8:
+            if self.depthwise:
+                self.dw_vnni = dw_vnni_applies(geom, device.info) and variant in ("auto", "vnni") and \
+                    vnni_supported(device.info, device.cache.directory)
+            if self.act_dtype == np.int8 and (self.dw_vnni or (self.variant in ("dot", "vnni") and not self.depthwise)):
                 # the dot and vnni kernels read x + 128 (sign bit flipped): take 128 * sum(w[c]) back off
                 flip = 128 * weights.reshape(geom.cout, -1).astype(np.int64).sum(axis=1)
+                if self.dw_vnni and geom.c % 16:
+                    flip[-8:] = 0  # a depthwise layer's last 8 channels run apart, on plain multiply-adds
                 comp = (np.asarray(comp, np.int64).reshape(-1) - flip).astype(np.int32)
         # zero-padded to whole blocks where kernels read them a block at a time (the vnni kernel's
         # last block of a layer whose channels are not a multiple of 16)
@@ -261,10 +283,18 @@ class ConvKernel:
             # channels at 160x160 0.32 / 0.26, on 192 at 40x40 0.19 / 0.16), else 4 (5x5 on 192
             # channels at 40x40 0.34 / 0.48; 3x3 on 384 at 20x20 0.065 / 0.076)
             self.tile = tile or (8 if g.c <= 2 * cv or (g.kw <= 3 and g.ow >= 40) else 4)
+            if self.dw_vnni and not tile:  # input columns shared by more pixels; 4 on narrow or strided rows
+                # (5x5 on 240 channels at 12x80: 8 / 4 pixels 0.063 / 0.070 ms; on 384 at 20x20 0.052 / 0.050)
+                self.tile = 8 if g.ow >= 40 and g.stride[1] == 1 else 4
             defines.update(TW=self.tile, CV=cv, NO_WI_VECTORIZE=int(no_wi_vec))
             if no_wi_vec:
                 opts = [self.device.info.cl_std_option]
-            self._w = alloc.from_numpy(pack_weights_depthwise(weights, g))
+            if self.dw_vnni:
+                defines.update(DW_VNNI=1, ACT_FLIP=int(self.act_dtype == np.int8))
+                self._w = alloc.from_numpy(pack_weights_depthwise_vnni(weights, g))
+                tail_w = alloc.from_numpy(pack_weights_depthwise(weights, g)) if half_tail else None
+            else:
+                self._w, tail_w = alloc.from_numpy(pack_weights_depthwise(weights, g)), None
             if half_tail:
                 defines["C_END"] = g.c - 8
             # a program apart: its vectors change how the compiler builds the dot-product kernels
@@ -276,12 +306,14 @@ class ConvKernel:
                                                                info.max_work_group_size)
                                          if no_wi_vec else (min(cvec, 4), 1, 1))
             if half_tail:  # the last 8 channels: one block per pixel tile
-                tail = {**defines, "CV": 8, "C_BEGIN": g.c - 8, "C_END": g.c}
+                tail = {**defines, "CV": 8, "C_BEGIN": g.c - 8, "C_END": g.c, "DW_VNNI": 0}
                 tail_global = (1,) + self._global[1:]
                 tail_local = whole_rows_local_size(tail_global, info.compute_units, info.max_work_group_size) \
                     if no_wi_vec else (1, 1, 1)
                 self._tail = (self._build("dwconv_portable", tail, opts, group="dwconv", **self._program_kw),
-                              tail_global, tail_local)
+                              tail_global, tail_local, tail_w)
+            if self.dw_vnni:
+                self.name = "dwconv_vnni"  # dwconv_portable.cl with its taps on vpdpbusd
         elif self.variant == "dot":
             self._init_dot(defines, weights, pad, tile, local_size)
             return
@@ -433,6 +465,8 @@ class ConvKernel:
         args = self._args(x_buf, y_buf) + self._extra + tuple(operands)
         launches = [self._prog.prepare(*args, global_size=self._global, local_size=self._local)]
         if self._tail is not None:
-            prog, global_size, local_size = self._tail
+            prog, global_size, local_size, tail_w = self._tail
+            if tail_w is not None:  # weights in the plain packing (the main launch's are for vpdpbusd)
+                args = (args[0], tail_w, *args[2:])
             launches.append(prog.prepare(*args, global_size=global_size, local_size=local_size))
         return launches

@@ -15,7 +15,7 @@ COMBOS = [("intel-cpu", "intel", "auto")] + [(r, "portable", v) for r in RUNTIME
 @pytest.fixture(params=COMBOS, ids=[f"{r}-{f}" + ("" if f == "intel" else f"-{v}") for r, f, v in COMBOS])
 def device_family(request):
     """(CLDevice, family, variant) for each runtime/family/variant; the variant picks the portable GEMM
-    kernel (depthwise convolutions have one kernel per family)."""
+    kernel (depthwise convolutions: vnni adds their taps on vpdpbusd, the others on multiply-adds)."""
     runtime, family, variant = request.param
     return (vnni_device() if variant == "vnni" else cl_device_for(runtime)), family, variant
 

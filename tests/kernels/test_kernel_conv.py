@@ -32,6 +32,9 @@ CASES = [
     ("dw5x5-dilated", ConvGeometry(1, 16, 13, 13, 16, 5, 5, (1, 1), (4, 4), (4, 4), (2, 2), groups=16), np.uint8),
     # 16 channels at a time then a half block of 8 apart, where vectors are 16 wide
     ("dw3x3-40ch", ConvGeometry(1, 40, 6, 11, 40, 3, 3, (1, 1), (1, 1), (1, 1), groups=40), np.int8),
+    # stride along rows only and along columns only (PP-OCR rec's (2, 1) and (1, 2)), signed input
+    ("dw5x5-s2x1-48ch", ConvGeometry(1, 48, 11, 19, 48, 5, 5, (2, 1), (2, 2), (2, 2), groups=48), np.int8),
+    ("dw3x3-s1x2-32ch", ConvGeometry(1, 32, 5, 23, 32, 3, 3, (1, 2), (1, 1), (1, 1), groups=32), np.uint8),
     ("fc-k600", ConvGeometry.matmul(5, 600, 37), np.uint8),
     ("k630-flush-across-taps", ConvGeometry(1, 70, 6, 6, 24, 3, 3, (1, 1), (1, 1), (1, 1)), np.uint8),
     ("7x7-s2-first-layer", ConvGeometry(1, 3, 17, 17, 16, 7, 7, (2, 2), (3, 3), (3, 3)), np.uint8),
@@ -320,3 +323,25 @@ def test_vnni_kernel_reads_taps_in_place(act):
         m, b = _requant_params(acc, "i8", seed=3)
         y = run_conv(dev, family, geom, x, w, comp, m, b, act=act, out="i8", pad_value=pad_value, variant=variant)
         assert_requantized(y, requant(acc, m, b, -128, 127, np.int8), str(geom))
+
+
+def test_depthwise_taps_on_vnni():
+    """Where the variant is vnni, depthwise layers of 16k (+8) channels add their taps on vpdpbusd,
+    four kernel rows per instruction (dwconv_vnni_taps.cl); others keep plain multiply-adds.  The
+    values are checked by every dw case above on the vnni variant; here, which kernel runs."""
+    dev = vnni_device()
+    for c, expected, launches in ((32, "dwconv_vnni", 1), (40, "dwconv_vnni", 2), (21, "dwconv_portable", 1)):
+        geom = ConvGeometry(1, c, 6, 11, c, 5, 5, (1, 1), (2, 2), (2, 2), groups=c)
+        x, w, comp, pad_value = _data(geom, np.int8, seed=c)
+        ones = np.ones(c, np.float32)
+        k = ConvKernel(dev, "portable", geom, w, comp, ones, 0 * ones, act_dtype=np.int8, out="i32",
+                       pad_value=pad_value, variant="vnni")
+        assert k.name == expected, c
+        alloc = dev.allocator
+        xb, yb = alloc.from_numpy(from_nchw(x, k.layout, pad_value)), alloc.alloc(int(np.prod(k.output_shape())) * 4)
+        assert len(k.prepare(xb, yb)) == launches
+        k(xb, yb, wait=True)
+        y = to_nchw(alloc.to_numpy(yb, k.output_shape(), k.out_dtype), k.layout, c)
+        np.testing.assert_array_equal(y, _reference_acc(geom, x, w, comp, pad_value), err_msg=str(c))
+    plain = ConvKernel(dev, "portable", geom, w, comp, ones, 0 * ones, act_dtype=np.int8, out="i32", variant="dot")
+    assert plain.name == "dwconv_portable"
