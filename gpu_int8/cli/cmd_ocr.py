@@ -38,8 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     for path in [*args.input, *(args.calibrate or [])]:
-        if not Path(path).is_file():
-            raise GpuInt8Error(f"no image file {path}")
+        _check_image(path)  # before minutes of quantizing, not after
     folder = Path(args.models) if args.models else cfg.cache_path / "rapidocr-int8"
     models = [folder / f"{stage}_int8.xml" for stage in STAGES]
     present = [m for m in models if m.is_file() or m.with_suffix(".bin").is_file()]
@@ -74,6 +73,18 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {score:5.3f}  at {corner:>9}  {text}")
     print(f"\ndevice: {ocr.gpu_int8_engines['rec'].device}")
     return 0
+
+
+def _check_image(path: str) -> None:
+    from PIL import Image, UnidentifiedImageError
+
+    if not Path(path).is_file():
+        raise GpuInt8Error(f"no image file {path}")
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise GpuInt8Error(f"{path}: not an image Pillow can read ({exc})") from None
 
 
 def _default_pages() -> list:

@@ -28,6 +28,10 @@ def test_clear_errors_and_nothing_overwritten(tmp_path, capsys):
     assert main(["ocr", "-i", str(tmp_path / "notes.png"), "--calibrate", str(tmp_path / "notes.png"),
                  "--models", str(tmp_path / "fresh")]) == 2
     assert "notes.png" in capsys.readouterr().err
+    # a page that is no image stops the run before the models are made (16 s) for nothing
+    assert main(["ocr", "-i", str(tmp_path / "notes.png"), "--models", str(tmp_path / "fresh")]) == 2
+    assert "notes.png: not an image Pillow can read" in capsys.readouterr().err
+    assert not (tmp_path / "fresh").exists()
 
 
 @pytest.mark.slow
