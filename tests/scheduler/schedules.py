@@ -222,7 +222,7 @@ def zoo(batch: int = 2) -> Schedule:
               [np.array([batch * 14, 24, 11], i64)])[0]
     b4 = s.op("move", "Reshape", [pad], "b4", [(batch * 14, 11, 24)], "u8", {"special_zero": False},
               [np.array([batch * 14, 11, 24], i64)])[0]
-    mw = s.matmul(a4, "mw", b=b4, out_f32=False)                                       # rows in chunks of 8
+    mw = s.matmul(a4, "mw", b=b4, out_f32=False)                 # rows in chunks of 8 (or all 24 at once)
     mt = s.matmul(b3, "mt", n_out=6, out_f32=False, transpose_a=True)                # A^T copy, then GEMM
     d3 = s.deconv(rq2, "d3", 4, k=3, stride=2)                                         # overlapping taps: direct
     fl = s.dequantize(ap2, "fl")

@@ -15,6 +15,8 @@ import pytest
 
 from gpu_int8.reference.int8_executor import Int8Executor
 from gpu_int8.runtime.plan_executor import PlanExecutor
+from gpu_int8.scheduler.compile.indexing import Placement
+from gpu_int8.scheduler.compile.matmul import row_chunk
 from gpu_int8.scheduler.plan import build_plan
 from gpu_int8.scheduler.program_cache import ProgramCache
 from gpu_int8.scheduler.vnni_probe import vnni_supported
@@ -295,3 +297,15 @@ def test_the_plan_a_gpu_gets_matches_reference():
     executor = PlanExecutor(plan)
     executor.run({"x": x})
     assert len(compare_all(plan, executor, Int8Executor(schedule).run({"x": x}, keep_all=True))) >= 25
+
+
+def test_matmul_row_chunks():
+    """Outputs per work-item of plan_matmul_rows.cl: 8 (one vector), whole short rows, and where
+    work-items stay apart as many vectors of 8 as divide the row, up to 64 (the zoo's mw, 24 wide,
+    runs that way on Intel's CPU runtime and matches the reference)."""
+    def chunk(n, apart):
+        a, b, y = Placement((2, 5, 7), "u8"), Placement((2, 7, n), "i8"), Placement((2, 5, n), "i8")
+        return row_chunk(a, b, y, apart)
+
+    assert [chunk(n, False) for n in (8, 24, 120, 15, 17)] == [8, 8, 8, 15, None]
+    assert [chunk(n, True) for n in (8, 24, 120, 128, 15, 17)] == [8, 24, 40, 64, 15, None]
