@@ -144,7 +144,7 @@ class ScheduleBuilder:
                    program, axis=len(out_shape) - 1 if b is None else None)
         return name
 
-    def avg_pool(self, x, name, k=3, stride=1, pad=1, exclude_pad=False, ceil=False) -> str:
+    def avg_pool(self, x, name, k=3, stride=1, pad=1, exclude_pad=False, ceil=False, per_channel=False) -> str:
         n, c, h, w = self.shape(x)
         zp = int(self.tensors[x].zero_point[0]) if self.tensors[x].zero_point is not None else 0
         span = h + 2 * pad - k
@@ -155,18 +155,21 @@ class ScheduleBuilder:
         self._tensor(name, (n, c, oh, ow), dtype, self.tensors[x].scale, self.tensors[x].zero_point)
         attrs = {"kernel": [k, k], "strides": [stride] * 2, "pads_begin": [pad] * 2, "pads_end": [pad] * 2,
                  "exclude_pad": exclude_pad, "pad_value": zp, "out_sizes": [oh, ow]}
-        self._step(name, "avg_pool", [x], [name], attrs, {"m": np.float32([1.0]), "b": np.float32([0.0])},
-                   [("affine", "m", "b"), ("round", *INT_RANGES[dtype])])
+        consts = {"m": self.vec(c, 0.8, 1.2), "b": self.vec(c, -5, 5)} if per_channel else \
+            {"m": np.float32([1.0]), "b": np.float32([0.0])}
+        self._step(name, "avg_pool", [x], [name], attrs, consts, [("affine", "m", "b"), ("round", *INT_RANGES[dtype])],
+                   axis=1 if per_channel else None)
         return name
 
-    def reduce_mean(self, x, name, axes=(2, 3), keep_dims=True, dtype="u8") -> str:
+    def reduce_mean(self, x, name, axes=(2, 3), keep_dims=True, dtype="u8", per_channel=False) -> str:
         shape = self.shape(x)
         out = [1 if i in axes else d for i, d in enumerate(shape)] if keep_dims else \
             [d for i, d in enumerate(shape) if i not in axes]
         self._tensor(name, out, dtype)
+        size = shape[1] if per_channel else 1  # per_channel: a scale and shift per channel (axis 1)
         self._step(name, "reduce_mean", [x], [name], {"axes": list(axes), "keep_dims": keep_dims},
-                   {"m": self.vec(1, 0.9, 1.1), "b": self.vec(1, -2, 2)},
-                   [("affine", "m", "b"), ("round", *INT_RANGES[dtype])])
+                   {"m": self.vec(size, 0.5, 1.5), "b": self.vec(size, -20, 20)},
+                   [("affine", "m", "b"), ("round", *INT_RANGES[dtype])], axis=1 if per_channel else None)
         return name
 
     def op(self, kind, op_type, inputs, name, out_shapes, out_dtype, attrs=None, consts=(), n_out=1) -> list[str]:

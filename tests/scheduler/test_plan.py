@@ -15,6 +15,7 @@ import pytest
 
 from gpu_int8.reference.int8_executor import Int8Executor
 from gpu_int8.runtime.plan_executor import PlanExecutor
+from gpu_int8.scheduler.compile.context import global_1d
 from gpu_int8.scheduler.compile.indexing import Placement
 from gpu_int8.scheduler.compile.matmul import row_chunk
 from gpu_int8.scheduler.plan import build_plan
@@ -111,6 +112,13 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
     c1 = s.conv(q, "c1", 16, k=3, pad=1, act="relu")
     se = s.reduce_mean(c1, "se", dtype="u8")
     rq = s.requantize(c1, "rq", "u8", other=se, op="mul")
+    # 32 channels: 16 per work-item on Intel's CPU runtime, each lane its own channel's constants;
+    # kept dims (NHWC out), dropped ones ([N, C] out), and rows only (NHWC, rows of 16 channels)
+    c32 = s.conv(c1, "c32", 32, k=1, dtype="i8")
+    means = [s.reduce_mean(c32, f"gm{i}", axes=axes, keep_dims=keep, dtype="i8", per_channel=True)
+             for i, (axes, keep) in enumerate((((2, 3), True), ((2, 3), False), ((3,), True)))]
+    means += [s.avg_pool(c32, "ap32", k=3, stride=1, pad=1, per_channel=True),  # padding reads the pad value
+              s.avg_pool(c32, "ap32x", k=3, stride=2, pad=1, exclude_pad=True, ceil=True, per_channel=True)]
     deconvs = [s.deconv(rq, "dc", 16), s.deconv(c1, "dc2", 24, dtype="i8", act="hswish"),
                s.deconv(rq, "dc3", 8, k=3, stride=3)]
     deconvs_f32 = [s.deconv(rq, "dc4", 8, out_f32=True)]  # a float model output: GEMM, then the pass
@@ -121,7 +129,7 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
     mp = s.op("move", "MaxPool", [c1], "mp", [(2, 16, 4, 9), (2, 16, 4, 9)], ["u8", "i64"],
               {"kernel": [3, 3], "strides": [2, 2], "pads_begin": [1, 1], "pads_end": [0, 1],
                "rounding_type": "ceil", "opset": 8, "dilations": [1, 1]}, n_out=2)[0]
-    s.outputs += [*deconvs, *deconvs_f32, mp, c3]
+    s.outputs += [*deconvs, *deconvs_f32, mp, c3, *means]
     schedule = s.build()
     x_data = np.random.default_rng(1).standard_normal((2, 3, 8, 16)).astype(np.float32)
     want = Int8Executor(schedule).run({"x": x_data}, keep_all=True)
@@ -129,7 +137,7 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
     executor = PlanExecutor(plan)
     executor.run({"x": x_data})
     compared = compare_all(plan, executor, want)
-    assert {"q", "c1", "rq", "mp", "c2", "c3", *deconvs, *deconvs_f32} <= set(compared)
+    assert {"q", "c1", "rq", "mp", "c2", "c3", *deconvs, *deconvs_f32, *means} <= set(compared)
     kernels = {sp.step.name: sp.kernel for sp in plan.steps}
     assert kernels["mp"] == "max_pool16"
     assert kernels["c2"].endswith(":epilogue") and kernels["c3"].endswith(":epilogue"), kernels
@@ -140,6 +148,9 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
     if family == "portable":
         assert launched["q"] == ["eltwise_to_nhwc"], launched
     if family == "portable" and device.info.keeps_work_items_apart:
+        items = {sp.step.name: sp.actions[0].global_size[0] for sp in plan.steps if sp.step.name in means}
+        per_16 = {"gm0": 2 * 32, "gm1": 2 * 32, "gm2": 2 * 32 * 8, "ap32": 2 * 32 * 8 * 16, "ap32x": 2 * 32 * 5 * 9}
+        assert items == {k: global_1d(v // 16)[0][0] for k, v in per_16.items()}, items  # 16 outputs per item
         if vnni and vnni_supported(device.info, device.cache.directory):
             assert kernels["c2"] == kernels["c3"] == "conv_gemm_vnni:epilogue", kernels
             assert all(kernels[d] == "conv_gemm_vnni:scatter" for d in deconvs), kernels

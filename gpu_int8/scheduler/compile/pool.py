@@ -11,7 +11,7 @@ from gpu_int8.schedule import Step
 from gpu_int8.scheduler.compile.actions import Launch, StepPlan
 from gpu_int8.scheduler.compile.context import CompileContext, global_1d, step_epilogue, store_expr
 from gpu_int8.scheduler.compile.eltwise import coords_macro
-from gpu_int8.scheduler.compile.indexing import decompose_row_major
+from gpu_int8.scheduler.compile.indexing import Placement, decompose_row_major
 from gpu_int8.scheduler.layouts import BLOCK
 from gpu_int8.scheduler.program_cache import kernel_source
 
@@ -92,17 +92,18 @@ def compile_avg_pool(ctx: CompileContext, step: Step) -> StepPlan | None:
     if code.inputs:
         return None
     body, skip, names = coords_macro(yp)
-    channel = names[step.axis] if step.axis is not None else "0"
+    cv = 16 if _channel_vectors(ctx, xp, yp, [2, 3], True) else 1
+    channel = _lane_channel(names, step.axis, cv)
     defines = _geometry_defines(xp, yp, a["kernel"], a["strides"], (1, 1), a["pads_begin"], a["pads_end"])
     defines.update({
-        "MODE": 1, "COORDS(IDX)": body + f" const int n = {names[0]}, c = {names[1]}, oh = {names[2]}, "
+        "MODE": 1, "CV": cv, "COORDS(IDX)": body + f" const int n = {names[0]}, c = {names[1]}, oh = {names[2]}, "
                                          f"ow = {names[3]};",
         "SKIP": f"({skip})", "LOWEST": 0, "FILL": 0 if a["exclude_pad"] else int(a["pad_value"]),
         "EXCLUDE_PAD": int(bool(a["exclude_pad"])),
         "EPI(y)": code.call("y", channel, "k", {}), "STORE(y)": store_expr(yp.dtype, "y", program=step.epilogue),
     })
     refs = ctx.builder.instance(kernel_source("plan_pool.cl"), defines, prelude=code.source)
-    gsize, lsize = global_1d(yp.physical_size)
+    gsize, lsize = global_1d(yp.physical_size // cv)
     launch = Launch(refs["pool"], [("t", y_name), ("t", x_name), ("b", ctx.epilogue_buffer(code))],
                     gsize, lsize, "avg_pool")
     return StepPlan(step, "avg_pool", "opencl", [launch])
@@ -132,15 +133,35 @@ def compile_reduce_mean(ctx: CompileContext, step: Step) -> StepPlan | None:
             in_coords.append(names[j])
             j += 1
     count = int(np.prod([xp.shape[a] for a in axes], dtype=np.int64))
-    channel = names[step.axis] if step.axis is not None else "0"
+    cv = 16 if _channel_vectors(ctx, xp, yp, axes, keep) else 1
+    channel = _lane_channel(names, step.axis, cv)
     defines = {
         "X_T": xp.cl_type, "Y_T": yp.cl_type, "COUNT": yp.physical_size, "COORDS(IDX)": body,
         "SKIP": f"({skip})", "LOOPS": " ".join(loops), "LOOPS_END": "}" * len(loops),
-        "X_OFF": xp.offset(in_coords), "COUNT_R": count,
+        "X_OFF": xp.offset(in_coords), "COUNT_R": count, "CV": cv,
         "EPI(y)": code.call("y", channel, "k", {}), "STORE(y)": store_expr(yp.dtype, "y", program=step.epilogue),
     }
     refs = ctx.builder.instance(kernel_source("plan_reduce.cl"), defines, prelude=code.source)
-    gsize, lsize = global_1d(yp.physical_size, 16)
+    gsize, lsize = global_1d(yp.physical_size // cv, 16)
     launch = Launch(refs["reduce_mean"], [("t", y_name), ("t", x_name), ("b", ctx.epilogue_buffer(code))],
                     gsize, lsize, "reduce_mean")
     return StepPlan(step, "reduce_mean", "opencl", [launch])
+
+
+def _lane_channel(names: list[str], axis: int | None, cv: int) -> str:
+    """The epilogue's channel expression: with 16 channels per work-item, lane j's (c + j)."""
+    if axis is None:
+        return "0"
+    return f"({names[axis]} + j)" if cv > 1 and axis == 1 else names[axis]
+
+
+def _channel_vectors(ctx: CompileContext, xp: Placement, yp: Placement, axes: list[int], keep: bool) -> bool:
+    """Whether ``plan_reduce.cl`` / ``plan_pool.cl`` may take 16 channels per work-item (CV=16):
+    Intel's CPU runtime, an NHWC input pooled over rows and/or columns only, channels a multiple
+    of 16, and an output that keeps channels innermost (NHWC, or plain [N, C])."""
+    info = ctx.device.info
+    if not (info.keeps_work_items_apart and info.vector_width == 16) or xp.layout != "nhwc":
+        return False
+    if 1 in axes or 0 in axes or xp.shape[1] % 16:
+        return False
+    return yp.layout == "nhwc" or (not keep and yp.shape == xp.shape[:2])
