@@ -244,5 +244,9 @@ def zoo(batch: int = 2) -> Schedule:
                {"causal": False, "opset": 13}, [np.array(0.5, np.float32), np.array(0.7, np.float32)])[0]
     att2 = s.op("float", "ScaledDotProductAttention", [ab, fl, act], "att2", [s.shape(fl)], "f32",
                 {"causal": True, "opset": 13})[0]
-    s.outputs = [sm, mm, mtb, mw, sq, act, rq2, mt, d3, att, att2, mvn, mvn2]
+    flr = s.op("move", "Reshape", [fl], "flr", [(batch * 6, 120)], "f32", {"special_zero": False},
+               [np.array([batch * 6, 120], i64)])[0]
+    sm2 = s.op("float", "Softmax", [flr], "sm2", [(batch * 6, 120)], "f32", {"axis": 1, "opset": 8})[0]  # 7x16 + 8
+    sm3 = s.op("float", "Softmax", [fl], "sm3", [s.shape(fl)], "f32", {"axis": 1, "opset": 8})[0]  # not the last axis
+    s.outputs = [sm, mm, mtb, mw, sq, act, rq2, mt, d3, att, att2, mvn, mvn2, sm2, sm3]
     return s.build()

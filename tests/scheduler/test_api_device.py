@@ -95,9 +95,10 @@ def broken_softmax(fail_times: int):
     calls = {"n": 0}
 
     def source(name):
-        if name == "plan_softmax.cl" and calls["n"] < fail_times:
+        kernel = {"plan_softmax.cl": "softmax", "plan_softmax_rows.cl": "softmax_rows"}.get(name)
+        if kernel and calls["n"] < fail_times:
             calls["n"] += 1
-            return "__kernel void softmax(__global float *y, __global const float *x) { y[0] = undefined_thing; }\n"
+            return f"__kernel void {kernel}(__global float *y, __global const float *x) {{ y[0] = undefined_thing; }}\n"
         return real(name)
 
     return source
@@ -106,7 +107,7 @@ def broken_softmax(fail_times: int):
 def test_build_failure_falls_back_with_a_warning(tiny_qdq, tmp_path, monkeypatch):
     cl_device_for("intel-cpu")
     monkeypatch.setattr(float_ops, "kernel_source", broken_softmax(1))
-    with pytest.warns(RuntimeWarning, match=r"kernel 'softmax__\w+' \(step 'prob'\) did not build.*undefined_thing"):
+    with pytest.warns(RuntimeWarning, match=r"kernel 'softmax(_rows)?__\w+' \(step 'prob'\) did not build.*undefined_thing"):
         eng = gpu_int8.load(tiny_qdq, config(tmp_path, device="Intel(R) OpenCL", kernels="intel"))
     assert eng.device.kind == "reference"  # a forced family and a named device leave no other choice
     monkeypatch.setattr(float_ops, "kernel_source", broken_softmax(1))

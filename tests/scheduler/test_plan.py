@@ -65,7 +65,11 @@ def test_zoo_matches_reference(device_family):
     _outputs_close(outputs, Int8Executor(schedule).run({"x": x}))
     kernels = {sp.step.name: sp.kernel for sp in plan.steps}
     # the paths this schedule exists to exercise
-    assert kernels["sq"] == "host" and kernels["act"] == "eltwise_sigmoid" and kernels["sm"] == "softmax"
+    assert kernels["sq"] == "host" and kernels["act"] == "eltwise_sigmoid"
+    assert kernels["sm"] == kernels["sm2"] == kernels["sm3"] == "softmax"
+    launched = {sp.step.name: [a.name for a in sp.actions] for sp in plan.steps}
+    rows = "softmax_rows" if device.info.keeps_work_items_apart else "softmax"  # a row per work-item
+    assert launched["sm2"] == [rows] and launched["sm3"] == ["softmax"], launched
     assert kernels["mvn"] == kernels["mvn2"] == "mvn" and kernels["att"] == kernels["att2"] == "attention"
     assert kernels["mm"] == kernels["mw"] == "matmul_rows" and kernels["mtb"] == "matmul"
     assert kernels["d3"] == "deconv_direct"

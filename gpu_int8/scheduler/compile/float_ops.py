@@ -55,6 +55,12 @@ def compile_softmax(ctx: CompileContext, step: Step) -> StepPlan | None:
         inner *= d
     length = x_p.shape[axis]
     rows = x_p.size // max(length, 1)
+    if inner == 1 and ctx.device.info.keeps_work_items_apart:  # a row per work-item, in vectors
+        refs = ctx.builder.instance(kernel_source("plan_softmax_rows.cl"), {"ROWS": rows, "AXIS_LEN": length})
+        # about 16 work-groups per core: Intel's runtime dispatches work-groups one by one
+        gsize, lsize = global_1d(rows, max(1, rows // (16 * max(ctx.device.info.compute_units, 1))))
+        return StepPlan(step, "softmax", "opencl", [Launch(refs["softmax_rows"], [("t", y_name), ("t", x_name)],
+                                                           gsize, lsize, "softmax_rows")])
     group = _row_group(length)
     refs = ctx.builder.instance(kernel_source("plan_softmax.cl"),
                                 {"ROWS": rows, "AXIS_LEN": length, "INNER": inner, "WG": group})
