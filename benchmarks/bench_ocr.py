@@ -8,7 +8,8 @@ post-processing, line crops, CTC decoding) on gpu_int8 and on OpenVINO CPU,
 alternating in rounds on a printed page, upright and upside down. RapidOCR as
 shipped (float models, ONNX Runtime) runs beside them for reference. Prints
 milliseconds per page and the ratio OpenVINO / gpu_int8 (above 1: gpu_int8 is
-faster); results also go to benchmarks/results/. Run it with nothing else on the
+faster), then each pipeline's detection, orientation and recognition times as
+RapidOCR measures them; results also go to benchmarks/results/. Run it with nothing else on the
 machine.
 """
 
@@ -55,11 +56,16 @@ def main() -> int:
         for ocr in pipelines.values():
             ocr(page)  # compiles each size the page needs
         times: dict[str, list[float]] = {name: [] for name in pipelines}
+        stages: dict[str, list] = {name: [] for name in pipelines}  # RapidOCR's own det, cls, rec seconds
         for _ in range(args.rounds):  # alternate so drifting machine load hits all alike
             for name, ocr in pipelines.items():
-                times[name] += time_calls(functools.partial(ocr, page), args.seconds / args.rounds)
+                call = functools.partial(_read_page, ocr, page, stages[name])
+                times[name] += time_calls(call, args.seconds / args.rounds)
         ms = {name: round(statistics.median(t) * 1e3, 2) for name, t in times.items()}
+        stage_ms = {name: [round(statistics.median(s[i] for s in st) * 1e3, 2) for i in range(3)]
+                    for name, st in stages.items()}
         rows.append({"page": label, **{f"{name}_ms": v for name, v in ms.items()},
+                     **{f"{name}_det_cls_rec_ms": v for name, v in stage_ms.items()},
                      "ratio_vs_openvino": round(ms["openvino"] / ms["gpu_int8"], 3),
                      "lines": len(pipelines["gpu_int8"](page)[0] or [])})
     device = pipelines["gpu_int8"].gpu_int8_engines["det"].device
@@ -67,9 +73,19 @@ def main() -> int:
     for r in rows:
         print(f"{r['page']:12s} {r['gpu_int8_ms']:12.1f} {r['openvino_ms']:12.1f} {r['ratio_vs_openvino']:7.3f} "
               f"{r['float_onnxruntime_ms']:13.1f}")
+    for r in rows:
+        mine, theirs = r["gpu_int8_det_cls_rec_ms"], r["openvino_det_cls_rec_ms"]
+        print(f"{r['page']:12s} stages det / cls / rec: gpu_int8 {' / '.join(f'{v:.1f}' for v in mine)} ms, "
+              f"OpenVINO {' / '.join(f'{v:.1f}' for v in theirs)} ms")
     print(f"device: {device}")
     save_results("ocr", {"args": vars(args), "device": str(device), "rows": rows})
     return 0
+
+
+def _read_page(ocr, page, stages: list) -> None:
+    """One pipeline call; keeps RapidOCR's per-stage seconds (detection, orientation, recognition)."""
+    _, elapse = ocr(page)
+    stages.append([float(v) for v in elapse])
 
 
 if __name__ == "__main__":
