@@ -8,25 +8,16 @@
 // the end padding (ceil rounding) reads 0; count = the window clipped to the
 // padded input (or to the input with exclude_pad), at least 1, per axis.
 //
-// AvgPool with CV=16 (Intel's CPU runtime, NHWC in and out, channels a multiple of 16):
-// a work-item sums 16 consecutive channels in one vector, work-items kept apart (as in
-// plan_reduce.cl); EPI reads lane j's constants.
+// AvgPool with CV=16 or 8 (Intel's CPU runtime, NHWC in and out, channels a multiple of
+// CV): a work-item sums CV consecutive channels in one vector, work-items kept apart (as
+// in plan_reduce.cl); EPI reads lane j's constants.
 //
 // Instance macros: X_T, Y_T, COUNT, COORDS(i) (declares n, c, oh, ow), SKIP, X_OFF(n,c,h,w),
 // IH, IW, KH, KW, SH, SW, PH, PW, DH, DW, PEH, PEW (pads end), LOWEST (MaxPool),
 // FILL, EXCLUDE_PAD, EPI(y), STORE(y), MODE, CV.
 
-#ifndef CV
-#define CV 1
-#endif
-#if CV == 16
-#define SUM_T int16
-#define TAP(p) convert_int16(vload16(0, p))
-__attribute__((intel_reqd_sub_group_size(1)))
-#else
-#define SUM_T int
-#define TAP(p) ((int)*(p))
-#endif
+#include "channel_sums.cl"
+KEEP_WORK_ITEMS_APART
 __kernel void pool(__global Y_T *y, __global const X_T *x, __global const float *k)
 {
     const int i = get_global_id(0) * CV;
@@ -66,14 +57,8 @@ __kernel void pool(__global Y_T *y, __global const X_T *x, __global const float 
     int cnt_h = EXCLUDE_PAD ? min(stop_h, IH) - max(h0, 0) : stop_h - h0;
     int cnt_w = EXCLUDE_PAD ? min(stop_w, IW) - max(w0, 0) : stop_w - w0;
     const int count = max(cnt_h, 1) * max(cnt_w, 1);
-#if CV == 16
-    int s[16];
-    vstore16(sum, 0, s);
-    for (int j = 0; j < 16; ++j) {
-        float v = PLAN_DIV((float)s[j], (float)count);
-        v = EPI(v);
-        y[i + j] = STORE(v);
-    }
+#if CV > 1
+    STORE_MEANS(sum, count);
 #else
     float v = PLAN_DIV((float)sum, (float)count);
     v = EPI(v);

@@ -116,13 +116,16 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
     c1 = s.conv(q, "c1", 16, k=3, pad=1, act="relu")
     se = s.reduce_mean(c1, "se", dtype="u8")
     rq = s.requantize(c1, "rq", "u8", other=se, op="mul")
-    # 32 channels: 16 per work-item on Intel's CPU runtime, each lane its own channel's constants;
+    # 32 channels: 16 per work-item on Intel's CPU runtime (24: 8), each lane its own channel's constants;
     # kept dims (NHWC out), dropped ones ([N, C] out), and rows only (NHWC, rows of 16 channels)
     c32 = s.conv(c1, "c32", 32, k=1, dtype="i8")
     means = [s.reduce_mean(c32, f"gm{i}", axes=axes, keep_dims=keep, dtype="i8", per_channel=True)
              for i, (axes, keep) in enumerate((((2, 3), True), ((2, 3), False), ((3,), True)))]
     means += [s.avg_pool(c32, "ap32", k=3, stride=1, pad=1, per_channel=True),  # padding reads the pad value
               s.avg_pool(c32, "ap32x", k=3, stride=2, pad=1, exclude_pad=True, ceil=True, per_channel=True)]
+    c24 = s.conv(c1, "c24", 24, k=1, dtype="i8")  # 8 channels per work-item there
+    means += [s.reduce_mean(c24, "gm24", dtype="i8", per_channel=True),
+              s.avg_pool(c24, "ap24", k=3, stride=2, pad=1, per_channel=True)]
     deconvs = [s.deconv(rq, "dc", 16), s.deconv(c1, "dc2", 24, dtype="i8", act="hswish"),
                s.deconv(rq, "dc3", 8, k=3, stride=3)]
     deconvs_f32 = [s.deconv(rq, "dc4", 8, out_f32=True)]  # a float model output: GEMM, then the pass
@@ -153,8 +156,10 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
         assert launched["q"] == ["eltwise_to_nhwc"], launched
     if family == "portable" and device.info.keeps_work_items_apart:
         items = {sp.step.name: sp.actions[0].global_size[0] for sp in plan.steps if sp.step.name in means}
-        per_16 = {"gm0": 2 * 32, "gm1": 2 * 32, "gm2": 2 * 32 * 8, "ap32": 2 * 32 * 8 * 16, "ap32x": 2 * 32 * 5 * 9}
-        assert items == {k: global_1d(v // 16)[0][0] for k, v in per_16.items()}, items  # 16 outputs per item
+        outputs = {"gm0": 2 * 32, "gm1": 2 * 32, "gm2": 2 * 32 * 8, "ap32": 2 * 32 * 8 * 16, "ap32x": 2 * 32 * 5 * 9,
+                   "gm24": 2 * 24, "ap24": 2 * 24 * 4 * 8}
+        per_item = {k: 8 if "24" in k else 16 for k in outputs}  # channels per work-item
+        assert items == {k: global_1d(v // per_item[k])[0][0] for k, v in outputs.items()}, items
         if vnni and vnni_supported(device.info, device.cache.directory):
             assert kernels["c2"] == kernels["c3"] == "conv_gemm_vnni:epilogue", kernels
             assert all(kernels[d] == "conv_gemm_vnni:scatter" for d in deconvs), kernels

@@ -92,7 +92,7 @@ def compile_avg_pool(ctx: CompileContext, step: Step) -> StepPlan | None:
     if code.inputs:
         return None
     body, skip, names = coords_macro(yp)
-    cv = 16 if _channel_vectors(ctx, xp, yp, [2, 3], True) else 1
+    cv = _channel_vector(ctx, xp, yp, [2, 3], True)
     channel = _lane_channel(names, step.axis, cv)
     defines = _geometry_defines(xp, yp, a["kernel"], a["strides"], (1, 1), a["pads_begin"], a["pads_end"])
     defines.update({
@@ -133,7 +133,7 @@ def compile_reduce_mean(ctx: CompileContext, step: Step) -> StepPlan | None:
             in_coords.append(names[j])
             j += 1
     count = int(np.prod([xp.shape[a] for a in axes], dtype=np.int64))
-    cv = 16 if _channel_vectors(ctx, xp, yp, axes, keep) else 1
+    cv = _channel_vector(ctx, xp, yp, axes, keep)
     channel = _lane_channel(names, step.axis, cv)
     defines = {
         "X_T": xp.cl_type, "Y_T": yp.cl_type, "COUNT": yp.physical_size, "COORDS(IDX)": body,
@@ -155,13 +155,13 @@ def _lane_channel(names: list[str], axis: int | None, cv: int) -> str:
     return f"({names[axis]} + j)" if cv > 1 and axis == 1 else names[axis]
 
 
-def _channel_vectors(ctx: CompileContext, xp: Placement, yp: Placement, axes: list[int], keep: bool) -> bool:
-    """Whether ``plan_reduce.cl`` / ``plan_pool.cl`` may take 16 channels per work-item (CV=16):
-    Intel's CPU runtime, an NHWC input pooled over rows and/or columns only, channels a multiple
-    of 16, and an output that keeps channels innermost (NHWC, or plain [N, C])."""
+def _channel_vector(ctx: CompileContext, xp: Placement, yp: Placement, axes: list[int], keep: bool) -> int:
+    """Channels per work-item of ``plan_reduce.cl`` / ``plan_pool.cl`` (CV): 16 or 8 on Intel's
+    CPU runtime, for an NHWC input pooled over rows and/or columns only, channels a multiple of
+    CV, and an output that keeps channels innermost (NHWC, or plain [N, C]); else 1."""
     info = ctx.device.info
-    if not (info.keeps_work_items_apart and info.vector_width == 16) or xp.layout != "nhwc":
-        return False
-    if 1 in axes or 0 in axes or xp.shape[1] % 16:
-        return False
-    return yp.layout == "nhwc" or (not keep and yp.shape == xp.shape[:2])
+    if not info.keeps_work_items_apart or xp.layout != "nhwc" or 1 in axes or 0 in axes:
+        return 1
+    if not (yp.layout == "nhwc" or (not keep and yp.shape == xp.shape[:2])):
+        return 1
+    return next((cv for cv in (16, 8) if xp.shape[1] % cv == 0), 1)
