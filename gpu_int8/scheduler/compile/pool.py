@@ -149,7 +149,7 @@ def compile_reduce_mean(ctx: CompileContext, step: Step) -> StepPlan | None:
 
 
 def _lane_channel(names: list[str], axis: int | None, cv: int) -> str:
-    """The epilogue's channel expression: with 16 channels per work-item, lane j's (c + j)."""
+    """The epilogue's channel expression: with CV > 1 channels per work-item, lane j's (c + j)."""
     if axis is None:
         return "0"
     return f"({names[axis]} + j)" if cv > 1 and axis == 1 else names[axis]
