@@ -166,7 +166,9 @@ class ConvKernel:
     ``tile``: pixels per work-item (portable) or per subgroup (intel).  ``dot_mode`` (intel):
     0 plain 4-term multiply-add (IGC emits dp4a), 1 ``dot_acc_sat_4x8packed_*``, 2 ``dot_4x8packed_*``.
     ``variant`` (portable): ``auto``, or the GEMM kernel to use, ``vnni`` (where the device runs it;
-    grouped layers then take the automatic choice), ``dot`` or ``float``.
+    grouped layers then take the automatic choice), ``dot`` or ``float``.  Depthwise layers add their
+    taps on vpdpbusd with ``auto`` or ``vnni`` where :func:`dw_vnni_applies` and the device runs it
+    (``name`` ``dwconv_vnni``), on plain multiply-adds otherwise.
     ``name`` is the kernel it runs (``conv_gemm_vnni``, ``dwconv_portable``, ...).
     ``out_at`` (vnni kernel only): C expressions ``(OUT_ROW(m), OUT_COL(c), OUT_CH(c))``: GEMM row
     m, channel c is stored at OUT_ROW(m) + OUT_COL(c) and takes channel OUT_CH(c)'s constants

@@ -4,7 +4,8 @@
   1x1 convolution over M one-pixel images, plain row-major operands); on GPUs, where that
   GEMM's register tile spills, as rows (below).
 * Row-major operands without transposes (attention's two int8 activations, batched)
-  run ``cl_kernels/plan_matmul_rows.cl``: 8 outputs of a row per work-item.
+  run ``cl_kernels/plan_matmul_rows.cl``: 8 outputs of a row per work-item (up to 64 where
+  work-items stay apart, on Intel's CPU runtime; see ``row_chunk``).
 * Everything else (transposed operands, other layouts, rows of other widths) runs
   ``cl_kernels/plan_matmul.cl``, one output per work-item.
 
