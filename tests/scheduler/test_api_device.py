@@ -107,7 +107,8 @@ def broken_softmax(fail_times: int):
 def test_build_failure_falls_back_with_a_warning(tiny_qdq, tmp_path, monkeypatch):
     cl_device_for("intel-cpu")
     monkeypatch.setattr(float_ops, "kernel_source", broken_softmax(1))
-    with pytest.warns(RuntimeWarning, match=r"kernel 'softmax(_rows)?__\w+' \(step 'prob'\) did not build.*undefined_thing"):
+    failed = r"kernel 'softmax(_rows)?__\w+' \(step 'prob'\) did not build.*undefined_thing"
+    with pytest.warns(RuntimeWarning, match=failed):
         eng = gpu_int8.load(tiny_qdq, config(tmp_path, device="Intel(R) OpenCL", kernels="intel"))
     assert eng.device.kind == "reference"  # a forced family and a named device leave no other choice
     monkeypatch.setattr(float_ops, "kernel_source", broken_softmax(1))
