@@ -124,7 +124,7 @@ def pack_weights_depthwise_vnni(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
 def dw_vnni_applies(g: ConvGeometry, info) -> bool:
     """Whether a depthwise layer may add its taps on 512-bit vpdpbusd: 16 channels per work-item
     (Intel's CPU runtime), all of them in full blocks but for a last 8 that run apart."""
-    return info.vector_width == 16 and info.keeps_work_items_apart and g.c % 16 in (0, 8) and g.c >= 16
+    return info.vector_width == 16 and g.c % 16 in (0, 8) and g.c >= 16
 
 
 def whole_rows_local_size(grid: tuple[int, int, int], compute_units: int, max_size: int) -> tuple[int, int, int]:
