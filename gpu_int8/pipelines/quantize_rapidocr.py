@@ -55,6 +55,8 @@ def quantize_rapidocr(pages, folder: str | os.PathLike, rec_width: int = 320,
     to it), the recognizer on lines padded or cut to ``rec_width``.  ``quantize_options``
     go to :func:`gpu_int8.quantize` (``ranges``, ``bias_correction``, ``ignored``).
     """
+    from rapidocr_onnxruntime.utils.load_image import LoadImageError
+
     folder = Path(folder)
     outputs = {stage: folder / f"{stage}_int8.xml" for stage in RAPIDOCR_MODELS}
     if not overwrite:
@@ -65,8 +67,6 @@ def quantize_rapidocr(pages, folder: str | os.PathLike, rec_width: int = 320,
                         rec_grid=1)
     det, cls, rec = _Recorder(ocr.text_det.infer), _Recorder(ocr.text_cls.infer), _Recorder(ocr.text_rec.session)
     ocr.text_det.infer, ocr.text_cls.infer, ocr.text_rec.session = det, cls, rec
-    from rapidocr_onnxruntime.utils.load_image import LoadImageError
-
     for i, page in enumerate(pages):
         try:
             ocr(page)
