@@ -5,8 +5,9 @@
 For each model: OpenVINO (CPU plugin, int8 inside, batch 1, latency hint, all
 cores) and gpu_int8 (the configured device) run the same FakeQuantize IR,
 alternating in rounds so machine noise hits both alike. It prints FPS of
-each, the ratio gpu_int8 / OpenVINO, and gpu_int8's cold load (empty program
-cache) and warm load (cache filled) times. Results also go to
+each, the ratio OpenVINO / gpu_int8 time (above 1: gpu_int8 is faster) over
+all calls and its range over the rounds (how far machine noise moves it), and
+gpu_int8's cold load (empty program cache) and warm load (cache filled) times. Results also go to
 benchmarks/results/<date>.json. Run it with nothing else on the machine.
 """
 
@@ -65,16 +66,19 @@ def bench_model(name: str, device: str, kernels: str, seconds: float, rounds: in
 
     engine.infer(feeds)  # first runs compile lazily on some runtimes
     request.infer({0: x})
-    ov_times, ours = [], []
+    ov_times, ours, round_ratios = [], [], []
     for _ in range(rounds):  # alternate so drifting machine load hits both
-        ov_times += time_calls(lambda: request.infer({0: x}), seconds / rounds)
-        ours += time_calls(lambda: engine.infer(feeds), seconds / rounds)
+        ov_round = time_calls(lambda: request.infer({0: x}), seconds / rounds)
+        our_round = time_calls(lambda: engine.infer(feeds), seconds / rounds)
+        ov_times += ov_round
+        ours += our_round
+        round_ratios.append(round(statistics.median(ov_round) / statistics.median(our_round), 3))
     ov_ms, our_ms = statistics.median(ov_times) * 1e3, statistics.median(ours) * 1e3
     return {
         "model": name, "device": str(engine.device),
         "openvino_ms": round(ov_ms, 2), "gpu_int8_ms": round(our_ms, 2),
         "openvino_fps": round(1e3 / ov_ms, 2), "gpu_int8_fps": round(1e3 / our_ms, 2),
-        "ratio": round(ov_ms / our_ms, 3),
+        "ratio": round(ov_ms / our_ms, 3), "round_ratios": round_ratios,
         "cold_load_s": round(cold, 2), "warm_load_s": round(warm, 2),
     }
 
@@ -85,13 +89,14 @@ def main() -> int:
     parser.add_argument("--device", default="cpu", help="gpu_int8 device (auto, cpu, reference, a name filter)")
     parser.add_argument("--kernels", default="auto", choices=["auto", "intel", "portable"])
     parser.add_argument("--seconds", type=float, default=20.0, help="timed seconds per model and side")
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=8, help="alternations; the ratio of each is printed as a range")
     args = parser.parse_args()
     rows = [bench_model(m, args.device, args.kernels, args.seconds, args.rounds) for m in args.models]
-    print(f"\n{'model':12s} {'OpenVINO ms':>12s} {'gpu_int8 ms':>12s} {'ratio':>7s} {'cold load s':>12s} "
-          f"{'warm load s':>12s}")
+    print(f"\n{'model':12s} {'OpenVINO ms':>12s} {'gpu_int8 ms':>12s} {'ratio':>7s} {'rounds':>12s} "
+          f"{'cold load s':>12s} {'warm load s':>12s}")
     for r in rows:
-        print(f"{r['model']:12s} {r['openvino_ms']:12.2f} {r['gpu_int8_ms']:12.2f} {r['ratio']:7.3f} "
+        spread = f"{min(r['round_ratios']):.2f}-{max(r['round_ratios']):.2f}"
+        print(f"{r['model']:12s} {r['openvino_ms']:12.2f} {r['gpu_int8_ms']:12.2f} {r['ratio']:7.3f} {spread:>12s} "
               f"{r['cold_load_s']:12.2f} {r['warm_load_s']:12.2f}")
     print(f"device: {rows[0]['device']}")
     save_results("models", {"args": vars(args), "numpy": np.__version__, "rows": rows})

@@ -8,7 +8,7 @@ post-processing, line crops, CTC decoding) on gpu_int8 and on OpenVINO CPU,
 alternating in rounds on a printed page, upright and upside down. RapidOCR as
 shipped (float models, ONNX Runtime) runs beside them for reference. Prints
 milliseconds per page and the ratio OpenVINO / gpu_int8 (above 1: gpu_int8 is
-faster), then each pipeline's detection, orientation and recognition times as
+faster) with its range over the rounds, then each pipeline's detection, orientation and recognition times as
 RapidOCR measures them; results also go to benchmarks/results/. Run it with nothing else on the
 machine.
 """
@@ -57,22 +57,29 @@ def main() -> int:
             ocr(page)  # compiles each size the page needs
         times: dict[str, list[float]] = {name: [] for name in pipelines}
         stages: dict[str, list] = {name: [] for name in pipelines}  # RapidOCR's own det, cls, rec seconds
+        round_ratios = []
         for _ in range(args.rounds):  # alternate so drifting machine load hits all alike
+            medians = {}
             for name, ocr in pipelines.items():
                 call = functools.partial(_read_page, ocr, page, stages[name])
-                times[name] += time_calls(call, args.seconds / args.rounds)
+                this_round = time_calls(call, args.seconds / args.rounds)
+                times[name] += this_round
+                medians[name] = statistics.median(this_round)
+            round_ratios.append(round(medians["openvino"] / medians["gpu_int8"], 3))
         ms = {name: round(statistics.median(t) * 1e3, 2) for name, t in times.items()}
         stage_ms = {name: [round(statistics.median(s[i] for s in st) * 1e3, 2) for i in range(3)]
                     for name, st in stages.items()}
         rows.append({"page": label, **{f"{name}_ms": v for name, v in ms.items()},
                      **{f"{name}_det_cls_rec_ms": v for name, v in stage_ms.items()},
-                     "ratio_vs_openvino": round(ms["openvino"] / ms["gpu_int8"], 3),
+                     "ratio_vs_openvino": round(ms["openvino"] / ms["gpu_int8"], 3), "round_ratios": round_ratios,
                      "lines": len(pipelines["gpu_int8"](page)[0] or [])})
     device = pipelines["gpu_int8"].gpu_int8_engines["det"].device
-    print(f"\n{'page':12s} {'gpu_int8 ms':>12s} {'OpenVINO ms':>12s} {'ratio':>7s} {'float ORT ms':>13s}")
+    print(f"\n{'page':12s} {'gpu_int8 ms':>12s} {'OpenVINO ms':>12s} {'ratio':>7s} {'rounds':>12s} "
+          f"{'float ORT ms':>13s}")
     for r in rows:
+        spread = f"{min(r['round_ratios']):.2f}-{max(r['round_ratios']):.2f}"
         print(f"{r['page']:12s} {r['gpu_int8_ms']:12.1f} {r['openvino_ms']:12.1f} {r['ratio_vs_openvino']:7.3f} "
-              f"{r['float_onnxruntime_ms']:13.1f}")
+              f"{spread:>12s} {r['float_onnxruntime_ms']:13.1f}")
     for r in rows:
         mine, theirs = r["gpu_int8_det_cls_rec_ms"], r["openvino_det_cls_rec_ms"]
         print(f"{r['page']:12s} stages det / cls / rec: gpu_int8 {' / '.join(f'{v:.1f}' for v in mine)} ms, "
