@@ -120,6 +120,15 @@ def test_benchmark_prints_latency_and_writes_benchmark_app_reports(tmp_path, cap
     assert (tmp_path / "benchmark_report.csv").read_text() == before
 
 
+def test_benchmark_profiling_config_prints_the_step_table(tmp_path, capsys):
+    config = tmp_path / "profiling.yaml"
+    config.write_text(f"profiling: true\ncache_dir: {tmp_path / 'cache'}\n")
+    argv = ["benchmark", "-m", str(demo.cls_model_path()), "--shape", "x=1,3,48,192", "-c", str(config),
+            "-niter", "2"]
+    assert main(argv) == 0
+    assert "per inference, over 2 iterations" in capsys.readouterr().out
+
+
 def test_benchmark_on_the_reference_executor_has_no_counters(tmp_path, capsys):
     config = tmp_path / "ref.yaml"
     config.write_text("device: reference\n")

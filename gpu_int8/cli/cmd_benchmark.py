@@ -29,7 +29,8 @@ def add_parser(sub) -> None:
                    help="an image or .npy file to feed (default: seeded random data)")
     p.add_argument("-t", dest="seconds", type=float, help="time to run, in seconds (default 10 unless -niter)")
     p.add_argument("-niter", type=int, help="number of iterations")
-    p.add_argument("-pc", action="store_true", help="print per-step device times")
+    p.add_argument("-pc", action="store_true",
+                   help="print per-step device times (also 'profiling: true' in the config)")
     p.add_argument("-report_type", choices=("no_counters", "average_counters"), help="write CSV reports")
     p.add_argument("-report_folder", default=".", help="where the reports go (existing ones are kept)")
     p.set_defaults(run=run)
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     engine.infer(feeds)
     print(f"[ INFO ] First inference took {(time.perf_counter() - start) * 1e3:.2f} ms")
 
-    counting = args.pc or args.report_type == "average_counters"
+    counting = args.pc or cfg.profiling or args.report_type == "average_counters"
     averages = StepAverages() if counting else None
     seconds = args.seconds if args.seconds is not None else (None if args.niter else 10.0)
     latencies, reading = [], 0.0  # reading: time spent collecting counters, not inferring
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     stats = _statistics(latencies, duration)
     for line in _summary(stats):
         print(f"[ INFO ] {line}")
-    if args.pc:
+    if args.pc or cfg.profiling:
         print(averages.table() if averages.available else "[ INFO ] no per-step counters: the NumPy reference runs "
               "this model")
     if args.report_type:

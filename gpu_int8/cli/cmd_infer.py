@@ -29,7 +29,8 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output-dir", help="save every output as <input>_<output>.npy here (never overwrites)")
     p.add_argument("--top-k", type=int, default=5, help="classes to show for a classifier output")
     p.add_argument("--profile", action="store_true",
-                   help="print per-step timings (kernel, precision, device time) after each inference")
+                   help="print per-step timings (kernel, precision, device time) after each inference "
+                        "(also 'profiling: true' in the config)")
     p.set_defaults(run=run)
 
 
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{request_name}: inference {ms:.1f} ms")
         for name, array in outputs.items():
             print(f"  {name}: {summarize(array, args.top_k)}")
-        if getattr(args, "profile", False):
+        if args.profile or cfg.profiling:
             _print_profile(engine)
         if args.output_dir:
             _save(Path(args.output_dir), request_name, outputs)

@@ -130,13 +130,24 @@ def test_no_plan_builds_gives_the_reference(tiny_qdq, tmp_path, monkeypatch):
     assert "no OpenCL plan could be built" in eng.device.reason and "softmax" in eng.device.reason
 
 
-def test_infer_profile_cli(tiny_qdq, tmp_path, capsys):
+@pytest.mark.parametrize("asked_by", ["--profile", "profiling: true"])
+def test_infer_profile_cli(tiny_qdq, tmp_path, capsys, asked_by):
     cl_device_for("pocl")
     cfg = tmp_path / "pocl.yaml"
-    cfg.write_text(f"device: Portable Computing Language\nkernels: portable\ncache_dir: {tmp_path / 'cache'}\n")
-    assert main(["infer", "-m", str(tiny_qdq), "-c", str(cfg), "--profile"]) == 0
+    cfg.write_text(f"device: Portable Computing Language\nkernels: portable\ncache_dir: {tmp_path / 'cache'}\n"
+                   + ("profiling: true\n" if asked_by.startswith("profiling") else ""))
+    flags = ["--profile"] if asked_by == "--profile" else []
+    assert main(["infer", "-m", str(tiny_qdq), "-c", str(cfg), *flags]) == 0
     out = capsys.readouterr().out
     assert "portable kernels" in out and "profile: 8 steps" in out
     lines = [ln for ln in out.splitlines() if " ms  " in ln]
     assert len(lines) == 8 and any("conv_gemm_portable" in ln for ln in lines)
     assert any("softmax" in ln and "FP32" in ln for ln in lines)
+
+
+def test_infer_without_profiling_prints_no_steps(tiny_qdq, tmp_path, capsys):
+    cl_device_for("pocl")
+    cfg = tmp_path / "pocl.yaml"
+    cfg.write_text(f"device: Portable Computing Language\nprofiling: false\ncache_dir: {tmp_path / 'cache'}\n")
+    assert main(["infer", "-m", str(tiny_qdq), "-c", str(cfg)]) == 0
+    assert "profile:" not in capsys.readouterr().out
