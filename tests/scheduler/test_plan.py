@@ -188,6 +188,36 @@ def test_input_quantize_to_nhwc(any_device, shape):
     assert plan.steps[0].actions[0].kernel.name.startswith("eltwise_to_nhwc")  # on every CPU runtime
 
 
+def test_lrn_across_channels(any_device):
+    """LRN over channels as a kernel: AlexNet's (size 5, beta 0.75: square roots), an even window
+    with another beta (pow), a window wider than the channels, a 3-D tensor; over spatial axes
+    it stays on the host.  The reference's floats (both in double where the device has it)."""
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    i64 = np.int64
+    s = ScheduleBuilder("lrn", seed=4)
+    fl = s.dequantize(s.quantize(s.input("x", (2, 6, 5, 7)), "q", "u8", 0.03, 100), "fl")
+    flat = s.op("move", "Reshape", [fl], "flat", [(2, 6, 35)], "f32", {"special_zero": False},
+                [np.array([2, 6, 35], i64)])[0]
+    cases = {"alexnet": (fl, [1], 5, 1e-4, 0.75, 1.0), "even": (fl, [1], 4, 0.6, 0.6, 2.0),
+             "wide": (fl, [-3], 9, 0.9, 0.75, 1.5), "rank3": (flat, [1], 3, 0.5, 0.8, 1.0),
+             "spatial": (fl, [2, 3], 3, 0.5, 0.75, 1.0)}
+    for name, (x, axes, size, alpha, beta, bias) in cases.items():
+        s.outputs += s.op("float", "LRN", [x], name, [s.shape(x)], "f32",
+                          {"alpha": alpha, "beta": beta, "bias": bias, "size": size, "opset": 1},
+                          [np.array(axes, i64)])
+    schedule = s.build()
+    x = np.random.default_rng(5).standard_normal((2, 6, 5, 7)).astype(np.float32) * 2
+    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
+    plan = build_plan(schedule, any_device, "portable", 16, keep_all=True)
+    executor = PlanExecutor(plan)
+    executor.run({"x": x})
+    assert set(cases) <= set(compare_all(plan, executor, want))
+    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    assert [kernels[n] for n in cases] == ["lrn"] * 4 + ["host"]
+    assert not np.allclose(want["even"], want["fl"] / 2.0 ** 0.6, rtol=1e-3)  # the window sum matters
+
+
 def test_memory_reuse_and_profile(any_device):
     schedule = zoo(batch=1)
     x = np.random.default_rng(3).standard_normal((1, 3, 17, 19)).astype(np.float32)

@@ -75,3 +75,55 @@ def test_real_model_on_opencl(name, device_family):
         assert sp.step.kind == "float", f"int8 step {sp.step.name} ({sp.step.kind}) ran on the host"
     print(f"{name} {family} on {device.info.label()}: {compared} tensors, {differing} values off by one; "
           f"{plan.summary()}")
+
+
+@functools.lru_cache(maxsize=1)
+def light_quantized(name: str):
+    """The light topology ``name`` quantized by gpu_int8 on four photos (not cached on disk: it
+    follows the quantizer's code), its schedule, a fifth photo and the reference's tensors."""
+    import tempfile
+    from pathlib import Path
+
+    from gpu_int8.quantization import quantize
+    from tests.fixtures.images import classifier_inputs
+    from tests.fixtures.light_models import light_model
+
+    photos = classifier_inputs(5)
+    graph = load_graph(light_model(name))
+    with tempfile.TemporaryDirectory(prefix="gpu_int8_light_") as folder:
+        path = Path(folder) / f"{name}_int8.xml"
+        quantize(light_model(name), [{graph.inputs[0]: x} for x in photos[:4]], path)
+        schedule = transform(load_graph(path))
+    feeds = {graph.inputs[0]: photos[4]}
+    return schedule, feeds, Int8Executor(schedule).run(feeds, keep_all=True)
+
+
+LIGHT_RUNS = [(name, "intel-cpu") for name in ("squeezenet", "shufflenet", "inception_v1", "inception_v2",
+                                               "densenet121", "resnet50", "bvlc_alexnet", "zfnet512", "vgg19")]
+LIGHT_RUNS += [("bvlc_alexnet", "pocl")]
+
+
+@pytest.mark.parametrize("name, runtime", LIGHT_RUNS, ids=[f"{n}-{r}" for n, r in LIGHT_RUNS])
+def test_light_model_quantized_on_opencl(name, runtime):
+    """The onnx wheel's topologies, quantized by gpu_int8, run every step as a kernel (LRN in
+    AlexNet, ZFNet and GoogLeNet too) and store what the int8 reference computes."""
+    from tests.cl_devices import cl_device_for
+
+    device = cl_device_for(runtime)
+    schedule, feeds, want = light_quantized(name)
+    plan = build_plan(schedule, device, "portable", 16, keep_all=True)
+    executor = PlanExecutor(plan)
+    outputs = executor.run(feeds)
+    assert not plan.host_steps, [sp.step.name for sp in plan.host_steps]
+    compared = 0
+    for sp in plan.steps:
+        outs = sp.step.outputs[:1] if sp.step.op_type == "MaxPool" else sp.step.outputs
+        for tensor in outs:
+            if tensor in executor.buffers and tensor in want:
+                check_tensor(f"{sp.kernel} step '{sp.step.name}' ({tensor})", executor._read(tensor), want[tensor])
+                compared += 1
+    assert compared >= len(schedule.steps) - 2
+    for tensor, value in Int8Executor(schedule).run(feeds).items():
+        check_tensor(f"output {tensor}", outputs[tensor], value)
+    if name in ("bvlc_alexnet", "zfnet512", "inception_v1"):
+        assert sum(sp.kernel == "lrn" for sp in plan.steps) == 2

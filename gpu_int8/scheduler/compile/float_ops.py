@@ -1,12 +1,14 @@
-"""Float steps: Softmax, MVN, scaled dot-product attention and elementwise activations /
-add / multiply as kernels; anything else runs the op's NumPy reference on the host
+"""Float steps: Softmax, MVN, LRN across channels, scaled dot-product attention and
+elementwise activations / add / multiply as kernels; anything else runs the op's NumPy reference on the host
 between kernels."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from gpu_int8.ops.op_lrn import LRN
 from gpu_int8.ops.op_mvn import MVN
+from gpu_int8.ops.reduce_common import normalize_axes
 from gpu_int8.reference.int8_executor import run_step
 from gpu_int8.schedule import Step
 from gpu_int8.scheduler.compile.actions import HostCall, Launch, StepPlan
@@ -96,6 +98,40 @@ def compile_mvn(ctx: CompileContext, step: Step) -> StepPlan | None:
                                                    (rows * group,), (group,), "mvn")])
 
 
+def compile_lrn(ctx: CompileContext, step: Step) -> StepPlan | None:
+    """LRN across channels (axes {1}: ONNX's LRN, and AlexNet's and GoogLeNet's in IR); a
+    window over other axes runs on the host."""
+    args = step.attrs["args"]
+    if len(args) != 2 or any(a is None for a in args) or args[0][0] != "t" or args[1][0] != "c" \
+            or len(step.outputs) != 1:
+        return None
+    x_name, y_name = args[0][1], step.outputs[0]
+    shape = ctx.placement(x_name).shape
+    if not _plain_f32(ctx, x_name, y_name) or len(shape) < 2 or ctx.placement(y_name).shape != shape:
+        return None
+    try:
+        axes = normalize_axes(step.consts[args[1][1]], len(shape))
+    except (ValueError, TypeError):
+        return None
+    if list(axes) != [1]:
+        return None
+    node = step.op_node
+    size = int(LRN.attr(node, "size"))
+    total = int(np.prod(shape, dtype=np.int64))
+    if size < 1 or not 0 < total < 2**31:  # int indices
+        return None
+    alpha, beta = LRN.attr(node, "alpha") / size, LRN.attr(node, "beta")
+    macros = {"C": shape[1], "INNER": total // (shape[0] * shape[1]), "HALF": (size - 1) // 2,
+              "ALPHA": _literal(alpha), "ALPHA64": float(alpha).hex(), "BETA": _literal(beta),
+              "BETA_3_4": int(beta == 0.75), "BIAS": _literal(LRN.attr(node, "bias"))}
+    refs = ctx.builder.instance(kernel_source("plan_lrn.cl"), macros)
+    inner = total // (shape[0] * shape[1])
+    local = min(64, inner)
+    return StepPlan(step, "lrn", "opencl", [Launch(refs["lrn"], [("t", y_name), ("t", x_name)],
+                                                   (-(-inner // local) * local, shape[0] * shape[1]), (local, 1),
+                                                   "lrn")])
+
+
 def compile_attention(ctx: CompileContext, step: Step) -> StepPlan | None:
     """Attention with equal batch axes, at most MAX_ATTENTION_KEYS keys, a scalar float (or
     no) mask and a scalar (or the default) scale.  As in the reference, ``causal`` ignores
@@ -136,6 +172,8 @@ def compile_float(ctx: CompileContext, step: Step) -> StepPlan | None:
         return compile_softmax(ctx, step)
     if step.op_type == "MVN":
         return compile_mvn(ctx, step)
+    if step.op_type == "LRN":
+        return compile_lrn(ctx, step)
     if step.op_type == "ScaledDotProductAttention":
         return compile_attention(ctx, step)
     return float_elementwise(ctx, step)
