@@ -188,6 +188,31 @@ def test_input_quantize_to_nhwc(any_device, shape):
     assert plan.steps[0].actions[0].kernel.name.startswith("eltwise_to_nhwc")  # on every CPU runtime
 
 
+@pytest.mark.parametrize("groups", [2, 4, 8, 16])
+def test_grouped_1x1_convolutions(device_family, groups):
+    """ShuffleNet's grouped 1x1 convolutions (u8 and i8 inputs, a residual epilogue): up to 8
+    groups run as one block-diagonal GEMM where the VNNI kernel runs, more keep the grouped
+    kernels; the reference's integers either way."""
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    device, family = device_family
+    s = ScheduleBuilder("grouped", seed=6)
+    q = s.quantize(s.input("x", (2, 32, 6, 10)), "q", "u8", 0.03, 120)
+    a = s.conv(q, "a", 48, k=1, groups=groups, dtype="i8")
+    b = s.conv(a, "b", 48, k=1, groups=groups, dtype="u8", residual=a)
+    s.outputs += [s.conv(b, "c", 16, k=1, groups=groups, dtype="i8")]
+    schedule = s.build()
+    x = np.random.default_rng(6).standard_normal((2, 32, 6, 10)).astype(np.float32)
+    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
+    plan = build_plan(schedule, device, family, 16, keep_all=True)
+    executor = PlanExecutor(plan)
+    executor.run({"x": x})
+    assert {"a", "b", "c"} <= set(compare_all(plan, executor, want))
+    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    dense = family == "portable" and groups <= 8 and vnni_supported(device.info, device.cache.directory)
+    assert all(kernels[n].startswith("conv_gemm_vnni") == dense for n in "abc"), kernels
+
+
 def test_lrn_across_channels(any_device):
     """LRN over channels as a kernel: AlexNet's (size 5, beta 0.75: square roots), an even window
     with another beta (pow), a window wider than the channels, a 3-D tensor; over spatial axes

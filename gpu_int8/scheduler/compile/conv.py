@@ -28,6 +28,8 @@ from gpu_int8.scheduler.conv_geometry import ConvGeometry
 from gpu_int8.scheduler.conv_kernels import ConvKernel, FusedEpilogue
 from gpu_int8.scheduler.epilogue_codegen import canonical_requant
 from gpu_int8.scheduler.program_cache import kernel_source
+from gpu_int8.scheduler.vnni_gemm import as_dense_gemm
+from gpu_int8.scheduler.vnni_probe import vnni_supported
 
 #: activation layout each family's convolution kernels read and write
 FAMILY_LAYOUT = {"portable": "nhwc", "intel": "fsv16"}
@@ -178,7 +180,11 @@ def compile_conv(ctx: CompileContext, step: Step) -> StepPlan | None:
     flat_w = w.reshape(groups * og, cg, kh, kw).astype(np.int8)
     if (geom is not None and ctx.family in FAMILY_LAYOUT and (geom.oh, geom.ow) == tuple(y_p.shape[2:])
             and x_p.layout == FAMILY_LAYOUT[ctx.family]):
-        found = family_launches(ctx, step, ctx.family, geom, flat_w, x_name, x_p, y_name, y_p, int(a["pad_value"]))
+        dense = as_dense_gemm(geom, flat_w) if ctx.family == "portable" and \
+            vnni_supported(ctx.device.info, ctx.device.cache.directory) else None
+        gemm_geom, gemm_w = dense or (geom, flat_w)
+        found = family_launches(ctx, step, ctx.family, gemm_geom, gemm_w, x_name, x_p, y_name, y_p,
+                                int(a["pad_value"]))
         if found is not None:
             return StepPlan(step, found[0], "opencl", found[1])
     return direct_conv(ctx, step, flat_w)
