@@ -25,6 +25,8 @@ from gpu_int8.schedule import Schedule
 from gpu_int8.scheduler.compile import CompileContext, StepPlan, compile_step
 from gpu_int8.scheduler.compile.conv import FAMILY_LAYOUT
 from gpu_int8.scheduler.compile.indexing import Placement
+from gpu_int8.scheduler.compile.move import compile_move
+from gpu_int8.scheduler.compile.move_chain import chained_step, folded_plan, move_chains
 from gpu_int8.scheduler.compile.program import ProgramBuilder
 from gpu_int8.scheduler.memory import MemoryPlan, plan_memory
 
@@ -112,7 +114,8 @@ class Plan:
         Kernel labels: a kernel name (``conv_gemm_portable``, ``eltwise``, ``copy_box``, ...);
         ``<kernel>:epilogue`` when the step's generated epilogue runs inside it;
         ``<kernel>+epilogue`` when an elementwise pass runs it after an int32 result;
-        ``host`` for a step NumPy computes between kernels; ``alias`` for a view of its input.
+        ``host`` for a step NumPy computes between kernels; ``alias`` for a view of its input;
+        ``fused`` for a move whose copy the next move makes (``compile/move_chain.py``).
         """
         lines = []
         for sp in self.steps:
@@ -137,7 +140,7 @@ def build_plan(schedule: Schedule, device, family: str, subgroup_size: int | Non
     program does not build.  ``keep_all`` keeps every tensor alive to the end (no memory sharing),
     so tests can read each one after a run."""
     start = time.perf_counter()
-    placements, builder, ctx, steps = compile_steps(schedule, device, family, subgroup_size)
+    placements, builder, ctx, steps = compile_steps(schedule, device, family, subgroup_size, not keep_all)
     compiled = time.perf_counter()
     builder.build(cache or device.cache)
     built = time.perf_counter()
@@ -146,21 +149,33 @@ def build_plan(schedule: Schedule, device, family: str, subgroup_size: int | Non
                 compiled - start, built - compiled)
 
 
-def compile_steps(schedule: Schedule, device, family: str, subgroup_size: int | None = None
+def compile_steps(schedule: Schedule, device, family: str, subgroup_size: int | None = None,
+                  chain_moves: bool = True
                   ) -> tuple[dict[str, Placement], ProgramBuilder, CompileContext, list[StepPlan]]:
-    """Each step's kernels, generated into one ProgramBuilder (not built yet)."""
+    """Each step's kernels, generated into one ProgramBuilder (not built yet); with
+    ``chain_moves``, consecutive moves copy once (:mod:`~gpu_int8.scheduler.compile.move_chain`)."""
     schedule.check()
     placements = assign_layouts(schedule, family)
     builder = ProgramBuilder(device, build_options(device.info, family), HEADER)
     ctx = CompileContext(schedule, device, family, builder, placements, subgroup_size)
     ctx.used = {n for s in schedule.steps for n in s.inputs} | set(schedule.outputs)
-    steps = []
-    for i, step in enumerate(schedule.steps):
-        ctx.step_index = i
-        builder.current_step = step.name
-        sp = compile_step(ctx, step)
-        sp.precision = schedule.precision(step)
-        steps.append(sp)
+    chains = move_chains(schedule) if chain_moves else {}
+    steps: list[StepPlan] = []
+    while len(steps) < len(schedule.steps):
+        i = len(steps)
+        chain = [schedule.steps[j] for j in chains.get(i, ())]
+        ctx.step_index = i + max(len(chain) - 1, 0)
+        builder.current_step = schedule.steps[ctx.step_index].name
+        whole = compile_move(ctx, chained_step(chain)) if chain else None
+        if whole is not None:
+            planned = [folded_plan(s, chain[-1].name) for s in chain[:-1]] + [whole]
+        else:
+            ctx.step_index = i
+            builder.current_step = schedule.steps[i].name
+            planned = [compile_step(ctx, schedule.steps[i])]
+        for sp in planned:
+            sp.precision = schedule.precision(schedule.steps[len(steps)])
+            steps.append(sp)
     return placements, builder, ctx, steps
 
 

@@ -213,6 +213,56 @@ def test_grouped_1x1_convolutions(device_family, groups):
     assert all(kernels[n].startswith("conv_gemm_vnni") == dense for n in "abc"), kernels
 
 
+def test_consecutive_moves_copy_once(any_device):
+    """Move chains (moves whose tensor only the next move reads) copy once, from the first input:
+    ShuffleNet's channel shuffle, a pad then a transpose (the fill value carried through), a
+    reshape and its inverse (an alias), float moves; a tensor a model output also needs is
+    stored.  Plans without ``keep_all``; the reference's outputs, step names kept."""
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    i64 = np.int64
+    s = ScheduleBuilder("chains", seed=8)
+    q = s.quantize(s.input("x", (2, 12, 5, 6)), "q", "u8", 0.03, 120)
+    c = s.conv(q, "c", 12, k=1)
+
+    def move(op, x, name, shape, attrs, *consts):
+        return s.op("move", op, [x], name, [shape], s.tensors[x].dtype, attrs, list(consts))[0]
+
+    r5 = move("Reshape", c, "r5", (2, 3, 4, 5, 6), {"special_zero": False}, np.array([2, 3, 4, 5, 6], i64))
+    t5 = move("Transpose", r5, "t5", (2, 4, 3, 5, 6), {}, np.array([0, 2, 1, 3, 4], i64))
+    shuffled = move("Reshape", t5, "shuffled", (2, 12, 5, 6), {"special_zero": False}, np.array([2, 12, 5, 6], i64))
+    s.outputs.append(s.conv(shuffled, "after", 8, k=1))
+    pad = move("Pad", c, "pad", (2, 12, 7, 8), {"pad_mode": "constant"}, np.array([0, 0, 1, 1], i64),
+               np.array([0, 0, 1, 1], i64), np.array(7, np.uint8))
+    s.outputs.append(move("Transpose", pad, "padded_t", (2, 7, 8, 12), {}, np.array([0, 2, 3, 1], i64)))
+    flat = move("Reshape", c, "flat", (2, 360), {"special_zero": False}, np.array([2, 360], i64))
+    s.outputs.append(move("Reshape", flat, "back", (2, 12, 5, 6), {"special_zero": False},
+                          np.array([2, 12, 5, 6], i64)))
+    fl = s.dequantize(c, "fl")
+    ft = s.op("float", "Transpose", [fl], "ft", [(2, 5, 6, 12)], "f32", {}, [np.array([0, 2, 3, 1], i64)])[0]
+    s.outputs.append(s.op("float", "Reshape", [ft], "fr", [(2, 30, 12)], "f32", {"special_zero": False},
+                          [np.array([2, 30, 12], i64)])[0])
+    kept = move("Transpose", c, "kept", (2, 5, 6, 12), {}, np.array([0, 2, 3, 1], i64))
+    s.outputs += [kept, move("Reshape", kept, "kept_r", (2, 30, 12), {"special_zero": False},
+                             np.array([2, 30, 12], i64))]
+    schedule = s.build()
+    x = np.random.default_rng(8).standard_normal((2, 12, 5, 6)).astype(np.float32)
+    plan = build_plan(schedule, any_device, "portable")
+    executor = PlanExecutor(plan)
+    got, want = executor.run({"x": x}), Int8Executor(schedule).run({"x": x})
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    assert [kernels[n] for n in ("r5", "t5", "pad", "flat", "ft")] == ["fused"] * 5, kernels
+    assert kernels["shuffled"] == kernels["fr"] == "copy_box" and kernels["back"] == "alias"
+    assert kernels["padded_t"] == "copy_box+fill"  # the pad value, then the copy
+    assert "fused" not in (kernels["kept"], kernels["kept_r"])  # a model output is stored
+    assert "r5" not in executor.buffers and "t5" not in executor.buffers
+    assert [p.name for p in executor.profile()] == [step.name for step in schedule.steps]
+    stored = build_plan(schedule, any_device, "portable", keep_all=True)
+    assert "fused" not in {sp.kernel for sp in stored.steps}
+
+
 def test_lrn_across_channels(any_device):
     """LRN over channels as a kernel: AlexNet's (size 5, beta 0.75: square roots), an even window
     with another beta (pow), a window wider than the channels, a 3-D tensor; over spatial axes

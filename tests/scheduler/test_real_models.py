@@ -73,6 +73,9 @@ def test_real_model_on_opencl(name, device_family):
         check_tensor(f"output {tensor}", outputs[tensor], value)
     for sp in plan.host_steps:
         assert sp.step.kind == "float", f"int8 step {sp.step.name} ({sp.step.kind}) ran on the host"
+    shared = build_plan(schedule, device, family, 16)  # buffers shared, consecutive moves copying once
+    for tensor, value in PlanExecutor(shared).run(feeds).items():
+        check_tensor(f"output {tensor} (shared buffers)", value, outputs[tensor])
     print(f"{name} {family} on {device.info.label()}: {compared} tensors, {differing} values off by one; "
           f"{plan.summary()}")
 
@@ -127,3 +130,8 @@ def test_light_model_quantized_on_opencl(name, runtime):
         check_tensor(f"output {tensor}", outputs[tensor], value)
     if name in ("bvlc_alexnet", "zfnet512", "inception_v1"):
         assert sum(sp.kernel == "lrn" for sp in plan.steps) == 2
+    shared = build_plan(schedule, device, "portable", 16)  # buffers shared, consecutive moves copying once
+    for tensor, value in PlanExecutor(shared).run(feeds).items():
+        check_tensor(f"output {tensor} (shared buffers)", value, outputs[tensor])
+    if name == "shufflenet":  # 16 channel shuffles: Reshape, Transpose, Reshape -> one copy each
+        assert sum(sp.kernel == "fused" for sp in shared.steps) == 32
