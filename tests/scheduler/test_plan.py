@@ -99,8 +99,9 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
     """The input's quantize from NCHW float to NHWC (W a multiple of 8), a requantize with a
     per-channel operand, convolutions running their whole epilogue in the GEMM kernel (16
     channels at a time in the vnni kernel), a padded 3x3 / 2 max pool with ceil rounding on 16
-    channels, and deconvolutions whose stride equals their kernel (16 channels; 24 with hswish;
-    8 channels from 3x3 taps, 72 GEMM channels; 8 float channels): on Intel's runtime the
+    channels (and on 24, 12 and 6: 8, 4 and 1 at a time in nhwc), and deconvolutions whose
+    stride equals their kernel (16 channels; 24 with hswish; 8 channels from 3x3 taps, 72 GEMM
+    channels; 8 float channels): on Intel's runtime the
     vector kernels (the max pool's on every device, the requantize's on every CPU runtime),
     everywhere the reference's values.  The integer deconvolutions store straight from the vnni
     kernel where it runs, else through a gathering epilogue pass; the ``no-vnni`` case checks
@@ -133,10 +134,14 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
     # channels: two full blocks of 16 and a partial one)
     c2 = s.conv(c1, "c2", 32, k=1, dtype="i8", act="hswish")
     c3 = s.conv(c2, "c3", 40, k=3, pad=1, residual=s.conv(c2, "c2r", 40, k=1))
-    mp = s.op("move", "MaxPool", [c1], "mp", [(2, 16, 4, 9), (2, 16, 4, 9)], ["u8", "i64"],
-              {"kernel": [3, 3], "strides": [2, 2], "pads_begin": [1, 1], "pads_end": [0, 1],
-               "rounding_type": "ceil", "opset": 8, "dilations": [1, 1]}, n_out=2)[0]
-    s.outputs += [*deconvs, *deconvs_f32, mp, c3, *means]
+    pool = {"kernel": [3, 3], "strides": [2, 2], "pads_begin": [1, 1], "pads_end": [0, 1],
+            "rounding_type": "ceil", "opset": 8, "dilations": [1, 1]}
+    mp = s.op("move", "MaxPool", [c1], "mp", [(2, 16, 4, 9), (2, 16, 4, 9)], ["u8", "i64"], pool, n_out=2)[0]
+    # 24 channels: 8 at a time in nhwc (ShuffleNet's first pool); 12: 4 at a time; 6: one by one
+    c12, c6 = s.conv(c1, "c12", 12, k=1), s.conv(c1, "c6", 6, k=1, dtype="i8")
+    pools = [s.op("move", "MaxPool", [t], f"mp{s.shape(t)[1]}", [(2, s.shape(t)[1], 4, 9)] * 2,
+                  [s.tensors[t].dtype, "i64"], pool, n_out=2)[0] for t in (c24, c12, c6)]
+    s.outputs += [*deconvs, *deconvs_f32, mp, *pools, c3, *means]
     schedule = s.build()
     x_data = np.random.default_rng(1).standard_normal((2, 3, 8, 16)).astype(np.float32)
     want = Int8Executor(schedule).run({"x": x_data}, keep_all=True)
@@ -144,9 +149,11 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
     executor = PlanExecutor(plan)
     executor.run({"x": x_data})
     compared = compare_all(plan, executor, want)
-    assert {"q", "c1", "rq", "mp", "c2", "c3", *deconvs, *deconvs_f32, *means} <= set(compared)
+    assert {"q", "c1", "rq", "mp", *pools, "c2", "c3", *deconvs, *deconvs_f32, *means} <= set(compared)
     kernels = {sp.step.name: sp.kernel for sp in plan.steps}
     assert kernels["mp"] == "max_pool16"
+    narrow = ["max_pool8", "max_pool4", "max_pool"] if family == "portable" else ["max_pool16"] * 3  # nhwc; fsv16
+    assert [kernels[p] for p in pools] == narrow, kernels
     assert kernels["c2"].endswith(":epilogue") and kernels["c3"].endswith(":epilogue"), kernels
     launched = {sp.step.name: [a.kernel.name.split("__")[0] for a in sp.actions if hasattr(a, "args")]
                 for sp in plan.steps}

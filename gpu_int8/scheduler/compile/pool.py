@@ -32,7 +32,7 @@ def compile_max_pool(ctx: CompileContext, step: Step) -> StepPlan | None:
     if tuple(out) != tuple(yp.shape[2:]):
         return None
     defines = _geometry_defines(xp, yp, kernel, strides, dilations, pb, pe)
-    vector = _max_pool16(ctx, step, xp, yp, defines)
+    vector = _max_pool_vec(ctx, step, xp, yp, defines)
     if vector is not None:
         return vector
     body, skip, names = coords_macro(yp)
@@ -49,29 +49,33 @@ def compile_max_pool(ctx: CompileContext, step: Step) -> StepPlan | None:
     return StepPlan(step, "max_pool", "opencl", [launch])
 
 
-def _max_pool16(ctx: CompileContext, step: Step, xp, yp, defines: dict) -> StepPlan | None:
-    """``cl_kernels/plan_max_pool16.cl`` where 16 channels of a pixel are contiguous in both tensors:
-    nhwc with C % 16 == 0, or fsv16 (its padding channels are pooled like the others)."""
+def _max_pool_vec(ctx: CompileContext, step: Step, xp, yp, defines: dict) -> StepPlan | None:
+    """``cl_kernels/plan_max_pool_vec.cl`` where 16, 8 or 4 channels of a pixel are contiguous in
+    both tensors: nhwc with C a multiple of them, or fsv16 (its padding channels are pooled like
+    the others).  ShuffleNet's 24 channels at 112x112 take 8 at a time: 0.355 -> 0.08 ms."""
     if xp.layout != yp.layout or xp.shape[1] != yp.shape[1]:
         return None
     n, c, h, w = yp.shape
     _, _, ih, iw = xp.shape
-    cb = -(-c // BLOCK)
-    if xp.layout == "nhwc" and c % BLOCK == 0:
+    if xp.layout == "nhwc" and c % 4 == 0:
+        vw = next(v for v in (BLOCK, 8, 4) if c % v == 0)
+        cb = c // vw
         coords = decompose_row_major("i", ["n", "oh", "ow", "cb"], (n, h, w, cb))
-        x_voff = f"((((n) * {ih} + (h)) * {iw} + (w)) * {c} + (cb) * {BLOCK})"
+        x_voff = f"((((n) * {ih} + (h)) * {iw} + (w)) * {c} + (cb) * {vw})"
     elif xp.layout == "fsv16":
+        vw, cb = BLOCK, -(-c // BLOCK)
         coords = decompose_row_major("i", ["n", "cb", "oh", "ow"], (n, cb, h, w))
         x_voff = f"(((((n) * {cb} + (cb)) * {ih} + (h)) * {iw} + (w)) * {BLOCK})"
     else:
         return None
     defines = {k: v for k, v in defines.items() if k not in ("Y_T", "COUNT", "X_OFF(n,c,h,w)", "PEH", "PEW")}
-    defines.update({"VEC_T": f"{xp.cl_type}16", "COUNT": n * cb * h * w, "COORDS(i)": " ".join(coords),
+    defines.update({"VW": vw, "COUNT": n * cb * h * w, "COORDS(i)": " ".join(coords),
                     "X_VOFF(n,cb,h,w)": x_voff, "LOWEST": int(np.iinfo(xp.np_dtype).min)})
-    refs = ctx.builder.instance(kernel_source("plan_max_pool16.cl"), defines)
+    refs = ctx.builder.instance(kernel_source("plan_max_pool_vec.cl"), defines)
     gsize, lsize = global_1d(n * cb * h * w)
-    launch = Launch(refs["max_pool16"], [("t", step.outputs[0]), ("t", step.inputs[0])], gsize, lsize, "max_pool16")
-    return StepPlan(step, "max_pool16", "opencl", [launch])
+    label = f"max_pool{vw}"
+    launch = Launch(refs["max_pool_vec"], [("t", step.outputs[0]), ("t", step.inputs[0])], gsize, lsize, label)
+    return StepPlan(step, label, "opencl", [launch])
 
 
 def _geometry_defines(xp, yp, kernel, strides, dilations, pb, pe) -> dict:
