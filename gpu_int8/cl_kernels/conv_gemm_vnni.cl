@@ -1,5 +1,6 @@
 // int8 convolution as GEMM on x86 CPUs with AVX-512 VNNI, for Intel's CPU OpenCL runtime.
-// Same coverage and NHWC layout as conv_gemm_dot.cl for one group (1x1, KxK, fully connected).
+// Same coverage and NHWC layout as conv_gemm_dot.cl for one group (1x1, KxK, fully connected),
+// and for grouped layers whose groups have a multiple of 16 output channels (AlexNet's).
 //
 // OpenCL C has no 512-bit integer dot product, and the runtime's compiler turns the
 // plain dot loop of conv_gemm_dot.cl into the 128-bit vpdpbusd at best.  This kernel calls
@@ -173,8 +174,11 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
     if (m0 >= M || nb * NB >= COUT)
         return;
 
+    // a grouped layer's blocks tile each group's channels (COUT_G a multiple of 16 TNB), so
+    // block nb starts at channel nb * NB either way; its group's input channels follow
+    const int group = nb * NB / COUT_G;
     int in_base[TM], ih0[TM], iw0[TM];
-    CONV_TILE_ORIGINS(m0, 0, in_base, ih0, iw0)
+    CONV_TILE_ORIGINS(m0, group, in_base, ih0, iw0)
 
     int16 acc[TM][TNB_ARR];
     for (int r = 0; r < TM; ++r)
@@ -190,7 +194,9 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
     const __global int16 *wk = w + (size_t)nb * K4 * TNB;
     const __global uchar *a[TM];
     for (int kh = 0; kh < KH; ++kh) {
-        bool run = DW == 1;  // every row's taps inside the input: one stretch of bytes each
+        // every row's taps inside the input: one stretch of bytes each (not with several
+        // groups: a tap's channels of the group are CIN_G of the pixel's C)
+        bool run = DW == 1 && (KW == 1 || CIN_G == C);
         for (int r = 0; r < TM; ++r) {
             const int ih = ih0[r] + kh * DH;
             const bool row_in = ih >= 0 && ih < IH;

@@ -26,7 +26,15 @@ from .dot_gemm import (
     row_runs,
 )
 from .layouts import BLOCK, blocks
-from .vnni_gemm import VNNI_ROWS, pack_weights_vnni, vnni_channel_blocks, vnni_half_block, vnni_local_size
+from .vnni_gemm import (
+    VNNI_ROWS,
+    pack_weights_vnni,
+    pack_weights_vnni_groups,
+    vnni_channel_blocks,
+    vnni_group_blocks,
+    vnni_half_block,
+    vnni_local_size,
+)
 from .vnni_probe import vnni_supported
 
 OUT_TYPES = {"u8": ("uchar", 0, np.uint8), "i8": ("char", 0, np.int8),
@@ -375,12 +383,17 @@ class ConvKernel:
 
     def _init_vnni(self, defines, weights, pad, tile, local_size):
         g, alloc, info = self.geom, self.device.allocator, self.device.info
-        tnb, half = vnni_channel_blocks(g.cout), vnni_half_block(g.cout)
+        if g.groups > 1:
+            tnb, half = vnni_group_blocks(g), False
+            packed = pack_weights_vnni_groups(weights, g, tnb)
+        else:
+            tnb, half = vnni_channel_blocks(g.cout), vnni_half_block(g.cout)
+            packed = pack_weights_vnni(weights, g, tnb, half)
         self.tile = tile or VNNI_ROWS[tnb + half]
         opts = [info.cl_std_option]
         self._pad = alloc.from_numpy(np.full(max(g.cin_g, g.c), pad[0], self.act_dtype))
         defines.update(TM=self.tile, TNB=tnb, HALF=int(half), ACT_FLIP=int(self.act_dtype == np.int8))
-        self._w = alloc.from_numpy(pack_weights_vnni(weights, g, tnb, half))
+        self._w = alloc.from_numpy(packed)
         self._prog = self._build("conv_gemm_vnni", defines, opts, **self._program_kw)
         self._global = (1 if half else -(-g.cout // (16 * tnb)), -(-g.m // self.tile))
         self._local = local_size or vnni_local_size(self._global, info.compute_units)

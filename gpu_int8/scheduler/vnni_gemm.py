@@ -21,8 +21,17 @@ VNNI_ROWS = {1: 6, 2: 8, 3: 8, 4: 6}
 
 
 def vnni_applies(g: ConvGeometry) -> bool:
-    """One group (grouped and depthwise convolutions have kernels of their own)."""
-    return g.groups == 1
+    """One group, or groups of a multiple of 16 output channels whose windows the kernel reads a
+    word at a time (CIN_G a multiple of 4, or 1x1); depthwise layers have kernels of their own."""
+    if g.groups == 1:
+        return True
+    return not g.is_depthwise and g.cout_g % 16 == 0 and (g.cin_g % 4 == 0 or g.kw == 1)
+
+
+def vnni_group_blocks(g: ConvGeometry) -> int:
+    """TNB for a grouped layer: the widest of 4, 3, 2, 1 blocks that tiles a group's channels."""
+    n = g.cout_g // 16
+    return next(t for t in (4, 3, 2, 1) if n % t == 0)
 
 
 #: a grouped 1x1 convolution of up to this many groups runs as one GEMM on this kernel, its
@@ -35,8 +44,9 @@ DENSE_GROUPS_MAX = 8
 
 def as_dense_gemm(g: ConvGeometry, w: np.ndarray) -> tuple[ConvGeometry, np.ndarray] | None:
     """A grouped 1x1 convolution (``w`` [COUT, CIN/groups, 1, 1]) as one group, its weights
-    block-diagonal [COUT, CIN, 1, 1]; None where :data:`DENSE_GROUPS_MAX` says to keep the groups."""
-    if not 1 < g.groups <= DENSE_GROUPS_MAX or g.is_depthwise or (g.kh, g.kw) != (1, 1):
+    block-diagonal [COUT, CIN, 1, 1]; None where :data:`DENSE_GROUPS_MAX` says to keep the groups
+    or the kernel runs the groups as they are (:func:`vnni_applies`)."""
+    if not 1 < g.groups <= DENSE_GROUPS_MAX or g.is_depthwise or (g.kh, g.kw) != (1, 1) or vnni_applies(g):
         return None
     og, cg = g.cout // g.groups, g.c // g.groups
     dense = np.zeros((g.cout, g.c, 1, 1), np.int8)
@@ -74,6 +84,14 @@ def vnni_half_block(cout: int) -> bool:
     32; on CPUs that split a 512-bit instruction in two, a quarter less work; PP-OCR cls's
     8-channel layers: 8 lanes instead of 16)."""
     return cout <= 8 or (16 < cout < 64 and 0 < cout % 16 <= 8)
+
+
+def pack_weights_vnni_groups(w: np.ndarray, g: ConvGeometry, tnb: int) -> np.ndarray:
+    """:func:`pack_weights_vnni` of each group in turn (each group's blocks follow the last's)."""
+    check_weights(w, g)
+    one = dataclasses.replace(g, c=g.cin_g, cout=g.cout_g, groups=1)
+    return np.concatenate([pack_weights_vnni(w[i * g.cout_g:(i + 1) * g.cout_g], one, tnb).reshape(-1)
+                           for i in range(g.groups)])
 
 
 def pack_weights_vnni(w: np.ndarray, g: ConvGeometry, tnb: int, half: bool = False) -> np.ndarray:

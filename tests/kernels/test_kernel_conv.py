@@ -266,7 +266,8 @@ def test_portable_variant_follows_dot_length():
     assert portable_variant(ConvGeometry(1, 64, 8, 8, 256), min_run=48) == "dot"  # loop kept: Intel's runtime
     assert portable_variant(ConvGeometry(1, 32, 8, 8, 256), min_run=48) == "float"
     assert portable_variant(ConvGeometry(1, 64, 8, 8, 256), vnni=True) == "vnni"
-    assert portable_variant(ConvGeometry(1, 64, 8, 8, 64, groups=2), vnni=True) == "float"
+    assert portable_variant(ConvGeometry(1, 64, 8, 8, 64, groups=2), vnni=True) == "vnni"  # 32 a group
+    assert portable_variant(ConvGeometry(1, 64, 8, 8, 32, groups=4), vnni=True) == "float"  # 8 a group
     wide = ConvGeometry(1, 256, 8, 8, 64)
     assert portable_variant(wide) == "dot" and not needs_im2col(wide)
 

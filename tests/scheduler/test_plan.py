@@ -220,6 +220,30 @@ def test_grouped_1x1_convolutions(device_family, groups):
     assert all(kernels[n].startswith("conv_gemm_vnni") == dense for n in "abc"), kernels
 
 
+def test_grouped_convolutions_on_vnni(device_family):
+    """Groups of a multiple of 16 output channels (AlexNet's 5x5 and 3x3 layers in 2 groups) run
+    as they are on the VNNI kernel where it runs: padded windows read tap by tap, strides, a
+    grouped 1x1 that needs no block-diagonal GEMM, an i8 input; the reference's integers."""
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    device, family = device_family
+    s = ScheduleBuilder("grouped_vnni", seed=9)
+    q = s.quantize(s.input("x", (2, 16, 9, 11)), "q", "u8", 0.03, 120)
+    a = s.conv(q, "a", 64, k=5, pad=2, groups=2, dtype="i8")
+    b = s.conv(a, "b", 64, k=3, stride=2, pad=1, groups=4, act="relu")
+    s.outputs += [s.conv(b, "c", 32, k=1, groups=2, dtype="i8", residual=None)]
+    schedule = s.build()
+    x = np.random.default_rng(9).standard_normal((2, 16, 9, 11)).astype(np.float32)
+    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
+    plan = build_plan(schedule, device, family, 16, keep_all=True)
+    executor = PlanExecutor(plan)
+    executor.run({"x": x})
+    assert {"a", "b", "c"} <= set(compare_all(plan, executor, want))
+    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    vnni = family == "portable" and vnni_supported(device.info, device.cache.directory)
+    assert all(kernels[n].startswith("conv_gemm_vnni") == vnni for n in "abc"), kernels
+
+
 def test_consecutive_moves_copy_once(any_device):
     """Move chains (moves whose tensor only the next move reads) copy once, from the first input:
     ShuffleNet's channel shuffle, a pad then a transpose (the fill value carried through), a
