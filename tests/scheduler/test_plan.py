@@ -296,8 +296,9 @@ def test_consecutive_moves_copy_once(any_device):
 
 def test_lrn_across_channels(any_device):
     """LRN over channels as a kernel: AlexNet's (size 5, beta 0.75: square roots), an even window
-    with another beta (pow), a window wider than the channels, a 3-D tensor; over spatial axes
-    it stays on the host.  The reference's floats (both in double where the device has it)."""
+    with another beta (pow), a window wider than the channels, a 3-D tensor, after a convolution
+    writing float NCHW; over spatial axes it stays on the host.  The reference's floats (both in
+    double where the device has it)."""
     from tests.scheduler.schedules import ScheduleBuilder
 
     i64 = np.int64
@@ -305,7 +306,10 @@ def test_lrn_across_channels(any_device):
     fl = s.dequantize(s.quantize(s.input("x", (2, 6, 5, 7)), "q", "u8", 0.03, 100), "fl")
     flat = s.op("move", "Reshape", [fl], "flat", [(2, 6, 35)], "f32", {"special_zero": False},
                 [np.array([2, 6, 35], i64)])[0]
+    # a convolution writing float NCHW for it (straight from the vnni kernel where that runs)
+    cf = s.conv("q", "cf", 16, k=3, pad=1, act="relu", out_f32=True)
     cases = {"alexnet": (fl, [1], 5, 1e-4, 0.75, 1.0), "even": (fl, [1], 4, 0.6, 0.6, 2.0),
+             "after_conv": (cf, [1], 5, 0.3, 0.75, 1.0),
              "wide": (fl, [-3], 9, 0.9, 0.75, 1.5), "rank3": (flat, [1], 3, 0.5, 0.8, 1.0),
              "spatial": (fl, [2, 3], 3, 0.5, 0.75, 1.0)}
     for name, (x, axes, size, alpha, beta, bias) in cases.items():
@@ -320,7 +324,9 @@ def test_lrn_across_channels(any_device):
     executor.run({"x": x})
     assert set(cases) <= set(compare_all(plan, executor, want))
     kernels = {sp.step.name: sp.kernel for sp in plan.steps}
-    assert [kernels[n] for n in cases] == ["lrn"] * 4 + ["host"]
+    assert [kernels[n] for n in cases] == ["lrn"] * 5 + ["host"]
+    to_nchw = vnni_supported(any_device.info, any_device.cache.directory)
+    assert (kernels["cf"] == "conv_gemm_vnni:to_nchw") == to_nchw, kernels  # else int32, then a pass
     assert not np.allclose(want["even"], want["fl"] / 2.0 ** 0.6, rtol=1e-3)  # the window sum matters
 
 
