@@ -13,7 +13,6 @@ go to benchmarks/results/. Run it with nothing else on the machine.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -27,7 +26,7 @@ from gpu_int8.scheduler.devices import discover_devices  # noqa: E402
 # before OpenVINO is imported: its libraries keep Intel's CPU OpenCL runtime from loading
 discover_devices()
 
-from benchmarks.bench_models import save_results, time_calls  # noqa: E402
+from benchmarks.bench_models import alternate, save_results  # noqa: E402
 from tests.fixtures.images import classifier_inputs  # noqa: E402
 from tests.fixtures.light_models import LIGHT_NAMES, light_model  # noqa: E402
 
@@ -48,14 +47,8 @@ def bench_light(name: str, folder: Path, device: str, seconds: float, rounds: in
     feeds = {engine.inputs[0].name: x}
     engine.infer(feeds)
     request.infer({0: x})
-    ov_times, ours, round_ratios = [], [], []
-    for _ in range(rounds):  # alternate so drifting machine load hits both
-        ov_round = time_calls(lambda: request.infer({0: x}), seconds / rounds)
-        our_round = time_calls(lambda: engine.infer(feeds), seconds / rounds)
-        ov_times += ov_round
-        ours += our_round
-        round_ratios.append(round(statistics.median(ov_round) / statistics.median(our_round), 3))
-    ov_ms, our_ms = statistics.median(ov_times) * 1e3, statistics.median(ours) * 1e3
+    ov_ms, our_ms, round_ratios = alternate(lambda: request.infer({0: x}), lambda: engine.infer(feeds),
+                                            seconds, rounds)
     return {"model": name, "openvino_ms": round(ov_ms, 2), "gpu_int8_ms": round(our_ms, 2),
             "ratio": round(ov_ms / our_ms, 3), "round_ratios": round_ratios, "device": str(engine.device)}
 

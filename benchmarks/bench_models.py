@@ -45,6 +45,19 @@ def time_calls(fn, seconds: float, min_calls: int = 5) -> list[float]:
     return times
 
 
+def alternate(openvino, ours, seconds: float, rounds: int) -> tuple[float, float, list[float]]:
+    """Median ms of ``openvino()`` and ``ours()`` timed in alternating rounds (so drifting machine
+    load hits both), and each round's ratio of the two medians (OpenVINO / ours)."""
+    ov_times, our_times, round_ratios = [], [], []
+    for _ in range(rounds):
+        ov_round = time_calls(openvino, seconds / rounds)
+        our_round = time_calls(ours, seconds / rounds)
+        ov_times += ov_round
+        our_times += our_round
+        round_ratios.append(round(statistics.median(ov_round) / statistics.median(our_round), 3))
+    return statistics.median(ov_times) * 1e3, statistics.median(our_times) * 1e3, round_ratios
+
+
 def bench_model(name: str, device: str, kernels: str, seconds: float, rounds: int) -> dict:
     import openvino as ov
 
@@ -66,14 +79,8 @@ def bench_model(name: str, device: str, kernels: str, seconds: float, rounds: in
 
     engine.infer(feeds)  # first runs compile lazily on some runtimes
     request.infer({0: x})
-    ov_times, ours, round_ratios = [], [], []
-    for _ in range(rounds):  # alternate so drifting machine load hits both
-        ov_round = time_calls(lambda: request.infer({0: x}), seconds / rounds)
-        our_round = time_calls(lambda: engine.infer(feeds), seconds / rounds)
-        ov_times += ov_round
-        ours += our_round
-        round_ratios.append(round(statistics.median(ov_round) / statistics.median(our_round), 3))
-    ov_ms, our_ms = statistics.median(ov_times) * 1e3, statistics.median(ours) * 1e3
+    ov_ms, our_ms, round_ratios = alternate(lambda: request.infer({0: x}), lambda: engine.infer(feeds),
+                                            seconds, rounds)
     return {
         "model": name, "device": str(engine.device),
         "openvino_ms": round(ov_ms, 2), "gpu_int8_ms": round(our_ms, 2),

@@ -52,6 +52,17 @@ def compare_all(plan, executor, reference_env):
     return compared
 
 
+def _checked_kernels(schedule, device, family: str, x: np.ndarray, names) -> dict[str, str]:
+    """Each step's kernel in a ``keep_all`` plan of ``schedule`` run on input ``x``, after checking
+    that the tensors ``names`` hold the int8 reference's values."""
+    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
+    plan = build_plan(schedule, device, family, 16, keep_all=True)
+    executor = PlanExecutor(plan)
+    executor.run({"x": x})
+    assert set(names) <= set(compare_all(plan, executor, want))
+    return {sp.step.name: sp.kernel for sp in plan.steps}
+
+
 def test_zoo_matches_reference(device_family):
     device, family = device_family
     schedule = zoo()
@@ -208,14 +219,8 @@ def test_grouped_1x1_convolutions(device_family, groups):
     a = s.conv(q, "a", 48, k=1, groups=groups, dtype="i8")
     b = s.conv(a, "b", 48, k=1, groups=groups, dtype="u8", residual=a)
     s.outputs += [s.conv(b, "c", 16, k=1, groups=groups, dtype="i8")]
-    schedule = s.build()
     x = np.random.default_rng(6).standard_normal((2, 32, 6, 10)).astype(np.float32)
-    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
-    plan = build_plan(schedule, device, family, 16, keep_all=True)
-    executor = PlanExecutor(plan)
-    executor.run({"x": x})
-    assert {"a", "b", "c"} <= set(compare_all(plan, executor, want))
-    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    kernels = _checked_kernels(s.build(), device, family, x, "abc")
     dense = family == "portable" and groups <= 8 and vnni_supported(device.info, device.cache.directory)
     assert all(kernels[n].startswith("conv_gemm_vnni") == dense for n in "abc"), kernels
 
@@ -232,14 +237,8 @@ def test_grouped_convolutions_on_vnni(device_family):
     a = s.conv(q, "a", 64, k=5, pad=2, groups=2, dtype="i8")
     b = s.conv(a, "b", 64, k=3, stride=2, pad=1, groups=4, act="relu")
     s.outputs += [s.conv(b, "c", 32, k=1, groups=2, dtype="i8", residual=None)]
-    schedule = s.build()
     x = np.random.default_rng(9).standard_normal((2, 16, 9, 11)).astype(np.float32)
-    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
-    plan = build_plan(schedule, device, family, 16, keep_all=True)
-    executor = PlanExecutor(plan)
-    executor.run({"x": x})
-    assert {"a", "b", "c"} <= set(compare_all(plan, executor, want))
-    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    kernels = _checked_kernels(s.build(), device, family, x, "abc")
     vnni = family == "portable" and vnni_supported(device.info, device.cache.directory)
     assert all(kernels[n].startswith("conv_gemm_vnni") == vnni for n in "abc"), kernels
 
