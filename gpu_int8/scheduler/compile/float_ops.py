@@ -1,6 +1,6 @@
 """Float steps: Softmax, MVN, LRN across channels, scaled dot-product attention and
-elementwise activations / add / multiply as kernels; anything else runs the op's NumPy reference on the host
-between kernels."""
+elementwise activations / add / multiply as kernels; anything else runs the op's NumPy
+reference on the host between kernels."""
 
 from __future__ import annotations
 
@@ -121,11 +121,11 @@ def compile_lrn(ctx: CompileContext, step: Step) -> StepPlan | None:
     if size < 1 or not 0 < total < 2**31:  # int indices
         return None
     alpha, beta = LRN.attr(node, "alpha") / size, LRN.attr(node, "beta")
-    macros = {"C": shape[1], "INNER": total // (shape[0] * shape[1]), "HALF": (size - 1) // 2,
+    inner = total // (shape[0] * shape[1])  # positions per channel
+    macros = {"C": shape[1], "INNER": inner, "HALF": (size - 1) // 2,
               "ALPHA": _literal(alpha), "ALPHA64": float(alpha).hex(), "BETA": _literal(beta),
               "BETA_3_4": int(beta == 0.75), "BIAS": _literal(LRN.attr(node, "bias"))}
     refs = ctx.builder.instance(kernel_source("plan_lrn.cl"), macros)
-    inner = total // (shape[0] * shape[1])
     local = min(64, inner)
     return StepPlan(step, "lrn", "opencl", [Launch(refs["lrn"], [("t", y_name), ("t", x_name)],
                                                    (-(-inner // local) * local, shape[0] * shape[1]), (local, 1),
