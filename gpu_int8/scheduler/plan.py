@@ -25,6 +25,7 @@ from gpu_int8.schedule import Schedule
 from gpu_int8.scheduler.compile import CompileContext, StepPlan, compile_step
 from gpu_int8.scheduler.compile.conv import FAMILY_LAYOUT
 from gpu_int8.scheduler.compile.indexing import Placement
+from gpu_int8.scheduler.compile.lrn_group import compile_lrn_group, lrn_groups, nhwc_inputs
 from gpu_int8.scheduler.compile.move import compile_move
 from gpu_int8.scheduler.compile.move_chain import chained_step, folded_plan, move_chains
 from gpu_int8.scheduler.compile.program import ProgramBuilder
@@ -115,7 +116,8 @@ class Plan:
         ``<kernel>:epilogue`` when the step's generated epilogue runs inside it;
         ``<kernel>+epilogue`` when an elementwise pass runs it after an int32 result;
         ``host`` for a step NumPy computes between kernels; ``alias`` for a view of its input;
-        ``fused`` for a move whose copy the next move makes (``compile/move_chain.py``).
+        ``fused`` for a move whose copy the next move makes (``compile/move_chain.py``), or a
+        step another one's kernel computes (``compile/lrn_group.py``).
         """
         lines = []
         for sp in self.steps:
@@ -134,13 +136,15 @@ class Plan:
 
 
 def build_plan(schedule: Schedule, device, family: str, subgroup_size: int | None = None,
-               cache=None, keep_all: bool = False) -> Plan:
+               cache=None, keep_all: bool = False, fuse: bool | None = None) -> Plan:
     """Compile ``schedule`` for ``device`` (a :class:`~gpu_int8.runtime.cl_backend.CLDevice`) with the
     ``family`` kernels; raises :class:`~gpu_int8.scheduler.compile.program.PlanBuildError` when a
     program does not build.  ``keep_all`` keeps every tensor alive to the end (no memory sharing),
-    so tests can read each one after a run."""
+    so tests can read each one after a run; ``fuse`` (default: not ``keep_all``) compiles runs of
+    steps as one where it can (see :func:`compile_steps`): their intermediate tensors are never stored."""
     start = time.perf_counter()
-    placements, builder, ctx, steps = compile_steps(schedule, device, family, subgroup_size, not keep_all)
+    placements, builder, ctx, steps = compile_steps(schedule, device, family, subgroup_size,
+                                                    not keep_all if fuse is None else fuse)
     compiled = time.perf_counter()
     builder.build(cache or device.cache)
     built = time.perf_counter()
@@ -150,25 +154,27 @@ def build_plan(schedule: Schedule, device, family: str, subgroup_size: int | Non
 
 
 def compile_steps(schedule: Schedule, device, family: str, subgroup_size: int | None = None,
-                  chain_moves: bool = True
+                  fuse: bool = True
                   ) -> tuple[dict[str, Placement], ProgramBuilder, CompileContext, list[StepPlan]]:
-    """Each step's kernels, generated into one ProgramBuilder (not built yet); with
-    ``chain_moves``, consecutive moves copy once (:mod:`~gpu_int8.scheduler.compile.move_chain`)."""
+    """Each step's kernels, generated into one ProgramBuilder (not built yet).  With ``fuse``,
+    consecutive moves copy once (:mod:`~gpu_int8.scheduler.compile.move_chain`) and an LRN
+    takes the quantization around it into its kernel (:mod:`~gpu_int8.scheduler.compile.lrn_group`)."""
     schedule.check()
     placements = assign_layouts(schedule, family)
     builder = ProgramBuilder(device, build_options(device.info, family), HEADER)
     ctx = CompileContext(schedule, device, family, builder, placements, subgroup_size)
     ctx.used = {n for s in schedule.steps for n in s.inputs} | set(schedule.outputs)
-    chains = move_chains(schedule) if chain_moves else {}
+    groups = _fusion_groups(schedule, placements, family) if fuse else {}
     steps: list[StepPlan] = []
     while len(steps) < len(schedule.steps):
         i = len(steps)
-        chain = [schedule.steps[j] for j in chains.get(i, ())]
-        ctx.step_index = i + max(len(chain) - 1, 0)
+        members, compile_group, verb = groups.get(i, ((), None, ""))
+        group = [schedule.steps[j] for j in members]
+        ctx.step_index = i + max(len(group) - 1, 0)
         builder.current_step = schedule.steps[ctx.step_index].name
-        whole = compile_move(ctx, chained_step(chain)) if chain else None
+        whole = compile_group(ctx, group) if group else None
         if whole is not None:
-            planned = [folded_plan(s, chain[-1].name) for s in chain[:-1]] + [whole]
+            planned = [folded_plan(s, group[-1].name, verb) for s in group[:-1]] + [whole]
         else:
             ctx.step_index = i
             builder.current_step = schedule.steps[i].name
@@ -177,6 +183,17 @@ def compile_steps(schedule: Schedule, device, family: str, subgroup_size: int | 
             sp.precision = schedule.precision(schedule.steps[len(steps)])
             steps.append(sp)
     return placements, builder, ctx, steps
+
+
+def _fusion_groups(schedule: Schedule, placements: dict[str, Placement], family: str) -> dict[int, tuple]:
+    """Runs of steps compiled as one: first index -> (indices, compiler, what the others show)."""
+    groups = {i: (members, lambda ctx, steps: compile_move(ctx, chained_step(steps)), "moved")
+              for i, members in move_chains(schedule).items()}
+    lrn = lrn_groups(schedule)
+    if family == "portable":
+        nhwc_inputs(schedule, lrn, placements)
+    groups.update({i: (members, compile_lrn_group, "computed") for i, members in lrn.items()})
+    return groups
 
 
 def _plan_memory(schedule: Schedule, steps: list[StepPlan], placements, ctx: CompileContext, device,

@@ -329,6 +329,57 @@ def test_lrn_across_channels(any_device):
     assert not np.allclose(want["even"], want["fl"] / 2.0 ** 0.6, rtol=1e-3)  # the window sum matters
 
 
+def test_lrn_with_its_quantization_in_one_kernel(device_family):
+    """Dequantize -> LRN -> quantize, and a float convolution -> LRN -> quantize, as one kernel
+    storing the reference's integers: AlexNet's LRN (float first, double near a rounding step
+    where the device allows), per-channel quantization, 20 channels (work-items past them), an
+    even window with another beta (double only); an LRN a model output also needs stays apart."""
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    device, family = device_family
+
+    i64 = np.int64
+    s = ScheduleBuilder("lrn_q", seed=6)
+    q = s.quantize(s.input("x", (2, 8, 9, 7)), "q", "u8", 0.03, 100)
+    c1 = s.conv(q, "c1", 32, k=3, pad=1)
+
+    def lrn(x, name, size, alpha, beta):
+        return s.op("float", "LRN", [x], name, [s.shape(x)], "f32",
+                    {"alpha": alpha, "beta": beta, "bias": 1.0, "size": size, "opset": 1}, [np.array([1], i64)])[0]
+
+    def quantize(x, name, dtype, channels=None):  # per channel where ``channels`` is given
+        lo, hi = (0, 255) if dtype == "u8" else (-128, 127)
+        m = s.vec(channels or 1, 20, 40)
+        s._tensor(name, s.shape(x), dtype)
+        s._step(name, "quantize", [x], [name], consts={"m": m, "b": s.vec(m.size, -10, 10)},
+                epilogue=[("affine", "m", "b"), ("round", lo, hi)], axis=1 if channels else None)
+        return name
+
+    q1 = quantize(lrn(s.dequantize(c1, "d1"), "l1", 5, 0.05, 0.75), "q1", "u8", 32)
+    s.outputs.append(s.conv(q1, "after", 16, k=1))
+    cf = s.conv(q, "cf", 20, k=3, pad=1, act="relu", out_f32=True)
+    s.outputs.append(quantize(lrn(cf, "l2", 5, 0.02, 0.75), "q2", "i8"))
+    s.outputs.append(quantize(lrn(s.dequantize(c1, "d3"), "l3", 4, 0.6, 0.6), "q3", "i8"))
+    l4 = lrn(s.dequantize(c1, "d4"), "l4", 5, 0.05, 0.75)
+    s.outputs += [l4, quantize(l4, "q4", "u8")]
+    schedule = s.build()
+    x = np.random.default_rng(6).standard_normal((2, 8, 9, 7)).astype(np.float32) * 2
+    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
+    plan = build_plan(schedule, device, family, 16, keep_all=True, fuse=True)
+    executor = PlanExecutor(plan)
+    executor.run({"x": x})
+    assert {"q1", "q2", "q3", "q4", "after"} <= set(compare_all(plan, executor, want))
+    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    assert [kernels[n] for n in ("d1", "l1", "l2", "d3", "l3")] == ["fused"] * 5, kernels
+    assert [kernels[n] for n in ("q1", "q2", "q3", "l4", "q4")] == ["lrn_q"] * 3 + ["lrn", "eltwise"]
+    # the convolution's float output, stored NHWC for the LRN where the convolutions work in NHWC
+    assert plan.placements["cf"].layout == ("nhwc" if family == "portable" else "plain")
+    assert not all(np.array_equal(want["q1"][:, i], want["q1"][:, 0]) for i in range(32))
+    shared = PlanExecutor(build_plan(schedule, device, family, 16)).run({"x": x})
+    for name, value in Int8Executor(schedule).run({"x": x}).items():
+        np.testing.assert_array_equal(shared[name], value, err_msg=name)
+
+
 def test_memory_reuse_and_profile(any_device):
     schedule = zoo(batch=1)
     x = np.random.default_rng(3).standard_normal((1, 3, 17, 19)).astype(np.float32)

@@ -116,6 +116,24 @@ def test_light_model_quantized_on_opencl(name, runtime):
     device = cl_device_for(runtime)
     schedule, feeds, want = light_quantized(name)
     plan = build_plan(schedule, device, "portable", 16, keep_all=True)
+    outputs = _check_plan(plan, schedule, feeds, want)
+    if name in ("bvlc_alexnet", "zfnet512", "inception_v1"):
+        assert sum(sp.kernel == "lrn" for sp in plan.steps) == 2
+    # runs of steps as one kernel (LRN with its quantization, consecutive moves), every tensor kept
+    fused = build_plan(schedule, device, "portable", 16, keep_all=True, fuse=True)
+    _check_plan(fused, schedule, feeds, want)
+    if name in ("bvlc_alexnet", "zfnet512", "inception_v1"):
+        assert sum(sp.kernel == "lrn_q" for sp in fused.steps) == 2
+    shared = build_plan(schedule, device, "portable", 16)  # buffers shared
+    for tensor, value in PlanExecutor(shared).run(feeds).items():
+        check_tensor(f"output {tensor} (shared buffers)", value, outputs[tensor])
+    if name == "shufflenet":  # 16 channel shuffles: Reshape, Transpose, Reshape -> one copy each
+        assert sum(sp.kernel == "fused" for sp in shared.steps) == 32
+
+
+def _check_plan(plan, schedule, feeds, want) -> dict:
+    """Runs ``plan`` (built with ``keep_all``), checks every tensor it stores and its outputs
+    against the reference, and returns the outputs."""
     executor = PlanExecutor(plan)
     outputs = executor.run(feeds)
     assert not plan.host_steps, [sp.step.name for sp in plan.host_steps]
@@ -126,13 +144,7 @@ def test_light_model_quantized_on_opencl(name, runtime):
             if tensor in executor.buffers and tensor in want:
                 check_tensor(f"{sp.kernel} step '{sp.step.name}' ({tensor})", executor._read(tensor), want[tensor])
                 compared += 1
-    assert compared >= len(schedule.steps) - 2
+    assert compared >= sum(1 for sp in plan.steps if sp.kernel != "fused") - 2
     for tensor, value in Int8Executor(schedule).run(feeds).items():
         check_tensor(f"output {tensor}", outputs[tensor], value)
-    if name in ("bvlc_alexnet", "zfnet512", "inception_v1"):
-        assert sum(sp.kernel == "lrn" for sp in plan.steps) == 2
-    shared = build_plan(schedule, device, "portable", 16)  # buffers shared, consecutive moves copying once
-    for tensor, value in PlanExecutor(shared).run(feeds).items():
-        check_tensor(f"output {tensor} (shared buffers)", value, outputs[tensor])
-    if name == "shufflenet":  # 16 channel shuffles: Reshape, Transpose, Reshape -> one copy each
-        assert sum(sp.kernel == "fused" for sp in shared.steps) == 32
+    return outputs

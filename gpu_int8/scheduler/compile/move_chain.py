@@ -68,6 +68,6 @@ def chained_step(steps: list[Step]) -> MoveChain:
                      absorbed=[a for s in steps for a in s.absorbed], chain=list(steps))
 
 
-def folded_plan(step: Step, into: str) -> StepPlan:
-    """The plan of a chain's earlier step: no work, its tensor never stored."""
-    return StepPlan(dataclasses.replace(step, outputs=[]), "fused", "alias", note=f"moved by '{into}'")
+def folded_plan(step: Step, into: str, verb: str = "moved") -> StepPlan:
+    """The plan of a chain's (or a fused group's) earlier step: no work, its tensor never stored."""
+    return StepPlan(dataclasses.replace(step, outputs=[]), "fused", "alias", note=f"{verb} by '{into}'")

@@ -1,0 +1,149 @@
+"""An LRN and the quantization after it (and the dequantization before it) as one kernel.
+
+GoogLeNet, AlexNet and ZFNet run LRN in float between int8 layers: dequantize (or a
+convolution storing float), LRN, quantize, each storing its tensor, and the float ones
+four bytes an element.  ``cl_kernels/plan_lrn_q.cl`` reads the int8 (or float) input,
+takes the LRN and stores the next layer's integers, the int8 reference's exactly.
+
+A group is consecutive steps: an optional ``dequantize`` of one int8 tensor, an LRN over
+channels of a 4-D tensor, a ``quantize`` of its output with a monotonic program (affine,
+relu / clamp, round); every intermediate read by the next step only and not a model
+output.  A convolution's float output that only the group reads is stored NHWC for it
+(:func:`nhwc_inputs`), where the convolution kernels store it fastest.  Plans built with
+``keep_all`` keep the three steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from gpu_int8.ops.op_lrn import LRN
+from gpu_int8.ops.reduce_common import normalize_axes
+from gpu_int8.schedule import Schedule, Step
+from gpu_int8.scheduler.compile.actions import Launch, StepPlan
+from gpu_int8.scheduler.compile.context import CompileContext, step_epilogue, store_expr
+from gpu_int8.scheduler.compile.indexing import Placement
+from gpu_int8.scheduler.epilogue_codegen import float_literal
+from gpu_int8.scheduler.program_cache import kernel_source
+
+#: epilogue instructions whose programs are monotonic in y (what the kernel's FAST path needs)
+_MONOTONIC = {"affine", "round"}
+_MONOTONIC_ACTS = {"relu", "clamp"}
+
+
+def _monotonic(program: list) -> bool:
+    return bool(program) and all(ins[0] in _MONOTONIC or (ins[0] == "act" and ins[1] in _MONOTONIC_ACTS)
+                                 for ins in program)
+
+
+def _lrn_over_channels(step: Step, schedule: Schedule) -> bool:
+    args = step.attrs.get("args", [])
+    if step.kind != "float" or step.op_type != "LRN" or len(args) != 2 or any(a is None for a in args) \
+            or args[0][0] != "t" or args[1][0] != "c" or len(step.outputs) != 1:
+        return False
+    shape = schedule.tensors[args[0][1]].shape
+    try:
+        axes = normalize_axes(step.consts[args[1][1]], len(shape))
+    except (ValueError, TypeError):
+        return False
+    return len(shape) == 4 and list(axes) == [1] and int(LRN.attr(step.op_node, "size")) >= 1 \
+        and 0 < int(np.prod(shape, dtype=np.int64)) < 2**31
+
+
+def lrn_groups(schedule: Schedule) -> dict[int, list[int]]:
+    """Groups by the index of their first step."""
+    readers: dict[str, int] = {}
+    for step in schedule.steps:
+        for name in set(step.inputs):
+            readers[name] = readers.get(name, 0) + 1
+    outputs = set(schedule.outputs)
+
+    def only_next(name: str) -> bool:
+        return readers.get(name) == 1 and name not in outputs
+
+    steps, groups = schedule.steps, {}
+    for i in range(len(steps) - 1):
+        lrn, quant = steps[i], steps[i + 1]
+        if not _lrn_over_channels(lrn, schedule) or not only_next(lrn.outputs[0]) \
+                or quant.kind != "quantize" or quant.inputs != lrn.outputs or len(quant.outputs) != 1 \
+                or quant.axis not in (None, 1) or not _monotonic(quant.epilogue):
+            continue
+        first = i
+        if i > 0:
+            deq = steps[i - 1]
+            if deq.kind == "dequantize" and len(deq.inputs) == 1 and deq.outputs == [lrn.inputs[0]] \
+                    and deq.axis in (None, 1) and only_next(deq.outputs[0]):
+                first = i - 1
+        groups[first] = list(range(first, i + 2))
+    return groups
+
+
+def nhwc_inputs(schedule: Schedule, groups: dict[int, list[int]], placements: dict[str, Placement]) -> None:
+    """Stores NHWC the float input of each group that a convolution writes and the group alone reads."""
+    writers = {name: step for step in schedule.steps for name in step.outputs}
+    for members in groups.values():
+        first = schedule.steps[members[0]]
+        name = first.inputs[0]
+        p = placements[name]
+        if first.kind == "float" and p.dtype == "f32" and getattr(writers.get(name), "kind", None) == "conv":
+            placements[name] = Placement(p.shape, p.dtype, "nhwc")
+
+
+def _float_first(extensions, alpha: float, beta: float, bias: float) -> bool:
+    """Whether the kernel takes the LRN in float first: its error bound holds for positive terms
+    and the two square roots of beta 0.75; the exact value needs doubles, and the branch to it
+    a sub-group vote (with a per-work-item branch, Intel's CPU runtime ran both paths: 2x slower)."""
+    return "cl_khr_fp64" in extensions and "cl_intel_subgroups" in extensions and beta == 0.75 \
+        and alpha >= 0 and bias > 0
+
+
+def grouped_step(steps: list[Step]) -> Step:
+    """The group as one step: the first one's input, the quantization's output and program."""
+    last = steps[-1]
+    return dataclasses.replace(last, inputs=[steps[0].inputs[0]],
+                               absorbed=[a for s in steps for a in s.absorbed])
+
+
+def compile_lrn_group(ctx: CompileContext, steps: list[Step]) -> StepPlan | None:
+    """One ``plan_lrn_q.cl`` launch for the group, or None where the kernel does not apply."""
+    deq = steps[0] if len(steps) == 3 else None
+    lrn, quant = steps[-2], steps[-1]
+    x_name, y_name = steps[0].inputs[0], quant.outputs[0]
+    x_p, y_p = ctx.placement(x_name), ctx.placement(y_name)
+    mid_p = ctx.placement(lrn.inputs[0])
+    if x_p.dtype not in ("u8", "i8", "f32") or y_p.dtype not in ("u8", "i8") or y_p.shape != x_p.shape:
+        return None
+    n, c, h, w = x_p.shape
+    node = lrn.op_node
+    size = int(LRN.attr(node, "size"))
+    alpha, beta, bias = LRN.attr(node, "alpha") / size, LRN.attr(node, "beta"), LRN.attr(node, "bias")
+    quant_code = step_epilogue(quant, y_p, "lq")
+    defines = {
+        "C": c, "H": h, "W": w, "NHW": n * h * w, "HALF": (size - 1) // 2, "X_T": x_p.cl_type, "Y_T": y_p.cl_type,
+        "X_OFF(n,c,h,w)": x_p.offset(["n", "c", "h", "w"]), "Y_OFF(n,c,h,w)": y_p.offset(["n", "c", "h", "w"]),
+        "QUANT(y,c)": quant_code.call("(y)", "(c)", "kq", {}),
+        "STORE(y)": store_expr(y_p.dtype, "(y)", program=quant.epilogue),
+        "ALPHA": float_literal(alpha), "ALPHA64": float(alpha).hex(), "BETA": float_literal(beta),
+        "BIAS": float_literal(bias), "BETA_3_4": int(beta == 0.75),
+        "FAST": int(_float_first(ctx.device.info.extensions, alpha, beta, bias)),
+    }
+    prelude = quant_code.source
+    buffers = [("b", ctx.epilogue_buffer(quant_code))]
+    if deq is not None:
+        deq_code = step_epilogue(deq, mid_p, "ld")
+        defines["DEQ(v,c)"] = deq_code.call("(v)", "(c)", "kd", {})
+        prelude += deq_code.source
+        buffers.insert(0, ("b", ctx.epilogue_buffer(deq_code)))
+    else:
+        defines["DEQ(v,c)"] = "(v)"
+        buffers.insert(0, ("b", ctx.dummy_buffer()))
+    refs = ctx.builder.instance(kernel_source("plan_lrn_q.cl"), defines, prelude=prelude)
+    # a work-group takes up to 64 channels of several pixels: one pixel a group left Intel's
+    # CPU runtime dispatching 9408 groups for GoogLeNet's second LRN (0.33 ms; 0.21 with 16 pixels)
+    group = next(g for g in (64, 32, 16) if c % g == 0) if c % 16 == 0 else min(64, -(-c // 16) * 16)
+    rows = max(1, min(16, min(512, ctx.device.info.max_work_group_size) // group))
+    launch = Launch(refs["lrn_q"], [("t", y_name), ("t", x_name), *buffers],
+                    (-(-c // group) * group, -(-n * h * w // rows) * rows), (group, rows), "lrn_q")
+    return StepPlan(grouped_step(steps), "lrn_q", "opencl", [launch])
