@@ -41,20 +41,40 @@ _DEVICES: dict[str, object] = {}
 
 
 def cl_device_for(runtime: str):
-    """A CLDevice on ``runtime`` (one per session; ``"pocl"``: the first PoCL found), or
-    pytest.skip naming what is missing."""
+    """A CLDevice on ``runtime`` (one per session; ``"pocl"``: the first PoCL found that
+    compiles), or pytest.skip naming what is missing."""
     if runtime == "pocl":
-        runtime = next(r for r in RUNTIMES if r.startswith("pocl"))
+        poclz = [r for r in RUNTIMES if r.startswith("pocl")]
+        runtime = next((r for r in poclz if not isinstance(_device(r), str)), poclz[0])
+    dev = _device(runtime)
+    if isinstance(dev, str):
+        pytest.skip(dev)
+    return dev
+
+
+def _device(runtime: str):
+    """The CLDevice of ``runtime``, or why there is none: not installed, or its compiler cannot
+    build for this CPU (pip's PoCL 3.0-rc2, on LLVM 14, fails every build on CPUs LLVM 14 does
+    not know: "unknown target CPU 'generic'")."""
     if runtime not in _DEVICES:
+        import pyopencl as cl
+
         from gpu_int8.runtime.cl_backend import CLDevice
 
         what, match = RUNTIMES[runtime]
         found = [d for d in discover_devices() if match(d)]
-        _DEVICES[runtime] = CLDevice(found[0]) if found else f"{what} is not installed"
-    dev = _DEVICES[runtime]
-    if isinstance(dev, str):
-        pytest.skip(dev)
-    return dev
+        if not found:
+            _DEVICES[runtime] = f"{what} is not installed"
+        else:
+            dev = CLDevice(found[0])
+            try:
+                with quiet_compiler():
+                    cl.Program(dev.context, "__kernel void probe(__global int *a) { a[0] = 1; }").build()
+                _DEVICES[runtime] = dev
+            except cl.Error as exc:
+                reason = next((line for line in str(exc).splitlines() if "error" in line.lower()), str(exc))
+                _DEVICES[runtime] = f"{found[0].label()} cannot build kernels on this CPU: {reason.strip()[:200]}"
+    return _DEVICES[runtime]
 
 
 @contextmanager
