@@ -10,11 +10,11 @@
 //
 // AvgPool with CV=16 or 8 (Intel's CPU runtime, NHWC in and out, channels a multiple of
 // CV): a work-item sums CV consecutive channels in one vector, work-items kept apart (as
-// in plan_reduce.cl); EPI reads lane j's constants.
+// in plan_reduce.cl), and runs the epilogue on them as one vector (EPIV, STOREV).
 //
 // Instance macros: X_T, Y_T, COUNT, COORDS(i) (declares n, c, oh, ow), SKIP, X_OFF(n,c,h,w),
 // IH, IW, KH, KW, SH, SW, PH, PW, DH, DW, PEH, PEW (pads end), LOWEST (MaxPool),
-// FILL, EXCLUDE_PAD, EPI(y), STORE(y), MODE, CV.
+// FILL, EXCLUDE_PAD, EPI(y), STORE(y) (or with CV > 1 EPIV(y), STOREV(y)), MODE, CV.
 
 #include "channel_sums.cl"
 KEEP_WORK_ITEMS_APART

@@ -5,12 +5,12 @@
 // one work-item per CV consecutive channels, its sums one vector and its loads vectors
 // of CV bytes; work-items kept apart (across work-items the compiler cannot tell the
 // channels are consecutive and gathers bytes: PP-OCRv4 rec's global average pool over
-// 480 channels of 5 x 6 x 240, 0.80 ms in the one-output form, 0.09 with CV=16).  EPI
-// then reads lane j's constants (the host writes j into its channel expression).
+// 480 channels of 5 x 6 x 240, 0.80 ms in the one-output form, 0.09 with CV=16).  The
+// epilogue then runs on the CV lanes at once (EPIV, STOREV).
 //
 // Instance macros: X_T, Y_T, COUNT, COORDS(i), SKIP, LOOPS (opens one for-loop per
 // reduced axis), LOOPS_END, X_OFF (offset from output coordinates and loop
-// variables), COUNT_R (elements summed), EPI(y), STORE(y), CV.
+// variables), COUNT_R (elements summed), EPI(y), STORE(y) (with CV > 1: EPIV(y), STOREV(y)), CV.
 
 #include "channel_sums.cl"
 KEEP_WORK_ITEMS_APART

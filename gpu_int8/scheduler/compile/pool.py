@@ -92,19 +92,17 @@ def compile_avg_pool(ctx: CompileContext, step: Step) -> StepPlan | None:
     a = step.attrs
     if len(xp.shape) != 4 or xp.dtype not in ("u8", "i8") or len(a["kernel"]) != 2:
         return None
-    code = step_epilogue(step, yp)
-    if code.inputs:
-        return None
     body, skip, names = coords_macro(yp)
     cv = _channel_vector(ctx, xp, yp, [2, 3], True)
-    channel = _lane_channel(names, step.axis, cv)
+    code, epilogue = _mean_epilogue(step, yp, names, cv)
+    if code.inputs:
+        return None
     defines = _geometry_defines(xp, yp, a["kernel"], a["strides"], (1, 1), a["pads_begin"], a["pads_end"])
     defines.update({
         "MODE": 1, "CV": cv, "COORDS(IDX)": body + f" const int n = {names[0]}, c = {names[1]}, oh = {names[2]}, "
                                          f"ow = {names[3]};",
         "SKIP": f"({skip})", "LOWEST": 0, "FILL": 0 if a["exclude_pad"] else int(a["pad_value"]),
-        "EXCLUDE_PAD": int(bool(a["exclude_pad"])),
-        "EPI(y)": code.call("y", channel, "k", {}), "STORE(y)": store_expr(yp.dtype, "y", program=step.epilogue),
+        "EXCLUDE_PAD": int(bool(a["exclude_pad"])), **epilogue,
     })
     refs = ctx.builder.instance(kernel_source("plan_pool.cl"), defines, prelude=code.source)
     gsize, lsize = global_1d(yp.physical_size // cv)
@@ -117,9 +115,6 @@ def compile_reduce_mean(ctx: CompileContext, step: Step) -> StepPlan | None:
     x_name, y_name = step.inputs[0], step.outputs[0]
     xp, yp = ctx.placement(x_name), ctx.placement(y_name)
     if xp.dtype not in ("u8", "i8"):
-        return None
-    code = step_epilogue(step, yp)
-    if code.inputs:
         return None
     rank = len(xp.shape)
     axes = sorted({int(a) % rank for a in step.attrs["axes"]})
@@ -138,12 +133,13 @@ def compile_reduce_mean(ctx: CompileContext, step: Step) -> StepPlan | None:
             j += 1
     count = int(np.prod([xp.shape[a] for a in axes], dtype=np.int64))
     cv = _channel_vector(ctx, xp, yp, axes, keep)
-    channel = _lane_channel(names, step.axis, cv)
+    code, epilogue = _mean_epilogue(step, yp, names, cv)
+    if code.inputs:
+        return None
     defines = {
         "X_T": xp.cl_type, "Y_T": yp.cl_type, "COUNT": yp.physical_size, "COORDS(IDX)": body,
         "SKIP": f"({skip})", "LOOPS": " ".join(loops), "LOOPS_END": "}" * len(loops),
-        "X_OFF": xp.offset(in_coords), "COUNT_R": count, "CV": cv,
-        "EPI(y)": code.call("y", channel, "k", {}), "STORE(y)": store_expr(yp.dtype, "y", program=step.epilogue),
+        "X_OFF": xp.offset(in_coords), "COUNT_R": count, "CV": cv, **epilogue,
     }
     refs = ctx.builder.instance(kernel_source("plan_reduce.cl"), defines, prelude=code.source)
     gsize, lsize = global_1d(yp.physical_size // cv, 16)
@@ -152,11 +148,18 @@ def compile_reduce_mean(ctx: CompileContext, step: Step) -> StepPlan | None:
     return StepPlan(step, "reduce_mean", "opencl", [launch])
 
 
-def _lane_channel(names: list[str], axis: int | None, cv: int) -> str:
-    """The epilogue's channel expression: with CV > 1 channels per work-item, lane j's (c + j)."""
-    if axis is None:
-        return "0"
-    return f"({names[axis]} + j)" if cv > 1 and axis == 1 else names[axis]
+def _mean_epilogue(step: Step, yp: Placement, names: list[str], cv: int) -> tuple:
+    """The step's epilogue for the pooling kernels: its code (whose constants the launch passes)
+    and the macros calling it, ``EPI``/``STORE`` on one value or, with CV > 1 channels per
+    work-item, ``EPIV``/``STOREV`` on CV lanes from channel ``c`` on."""
+    channel = "0" if step.axis is None else names[step.axis]
+    if cv == 1:
+        code = step_epilogue(step, yp)
+        return code, {"EPI(y)": code.call("y", channel, "k", {}),
+                      "STORE(y)": store_expr(yp.dtype, "y", program=step.epilogue)}
+    code = step_epilogue(step, yp, f"ev{cv}", width=cv)
+    return code, {"EPIV(y)": code.call("(y)", channel, "k", {}),
+                  "STOREV(y)": store_expr(yp.dtype, "(y)", cv, step.epilogue)}
 
 
 def _channel_vector(ctx: CompileContext, xp: Placement, yp: Placement, axes: list[int], keep: bool) -> int:
