@@ -4,10 +4,11 @@
 
 Each light topology (real ImageNet architectures with fitted random weights, see
 tests/fixtures/light_models.py) is quantized by gpu_int8 on four photos, and the int8
-IR it writes runs on gpu_int8 and on OpenVINO CPU (int8 inside, batch 1, latency hint)
-in one process, alternating in rounds. Prints milliseconds, the ratio OpenVINO /
-gpu_int8 time (above 1: gpu_int8 is faster) and its range over the rounds; results also
-go to benchmarks/results/. Run it with nothing else on the machine.
+IR it writes runs on gpu_int8 and on OpenVINO CPU (int8 inside, batch 1, latency hint,
+in a process of its own: benchmarks/openvino_process.py), alternating in rounds.  Prints
+milliseconds, the ratio OpenVINO / gpu_int8 time (above 1: gpu_int8 is faster) and its
+range over the rounds; results also go to benchmarks/results/. Run it with nothing else
+on the machine.
 """
 
 from __future__ import annotations
@@ -26,14 +27,13 @@ from gpu_int8.scheduler.devices import discover_devices  # noqa: E402
 # before OpenVINO is imported: its libraries keep Intel's CPU OpenCL runtime from loading
 discover_devices()
 
-from benchmarks.bench_models import alternate, save_results  # noqa: E402
+from benchmarks.bench_models import alternate, save_results, time_calls  # noqa: E402
+from benchmarks.openvino_process import OpenVINOProcess  # noqa: E402
 from tests.fixtures.images import classifier_inputs  # noqa: E402
 from tests.fixtures.light_models import LIGHT_NAMES, light_model  # noqa: E402
 
 
 def bench_light(name: str, folder: Path, device: str, seconds: float, rounds: int) -> dict:
-    import openvino as ov
-
     from gpu_int8.api import load_graph
 
     photos = classifier_inputs(5)
@@ -42,13 +42,13 @@ def bench_light(name: str, folder: Path, device: str, seconds: float, rounds: in
     xml = folder / f"{name}_int8.xml"
     gpu_int8.quantize(source, [{graph.inputs[0]: x} for x in photos[:4]], xml)
     engine = gpu_int8.load(xml, {"device": device, "precision": "int8"})
-    request = ov.Core().compile_model(str(xml), "CPU", {"PERFORMANCE_HINT": "LATENCY"}).create_infer_request()
     x = photos[4]
     feeds = {engine.inputs[0].name: x}
     engine.infer(feeds)
-    request.infer({0: x})
-    ov_ms, our_ms, round_ratios = alternate(lambda: request.infer({0: x}), lambda: engine.infer(feeds),
-                                            seconds, rounds)
+    with OpenVINOProcess(xml, [x]) as openvino:
+        ov_ms, our_ms, round_ratios = alternate(openvino.time_calls,
+                                                lambda s: time_calls(lambda: engine.infer(feeds), s),
+                                                seconds, rounds)
     return {"model": name, "openvino_ms": round(ov_ms, 2), "gpu_int8_ms": round(our_ms, 2),
             "ratio": round(ov_ms / our_ms, 3), "round_ratios": round_ratios, "device": str(engine.device)}
 

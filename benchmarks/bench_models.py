@@ -3,8 +3,9 @@
     python benchmarks/bench_models.py [--models resnet50 ppocr_det ppocr_rec ppocr_cls] [--device cpu] [--seconds 10]
 
 For each model: OpenVINO (CPU plugin, int8 inside, batch 1, latency hint, all
-cores) and gpu_int8 (the configured device) run the same FakeQuantize IR,
-alternating in rounds so machine noise hits both alike. It prints FPS of
+cores; in a process of its own, see benchmarks/openvino_process.py) and gpu_int8
+(the configured device) run the same FakeQuantize IR, alternating in rounds so
+machine noise hits both alike. It prints FPS of
 each, the ratio OpenVINO / gpu_int8 time (above 1: gpu_int8 is faster) over
 all calls and its range over the rounds (how far machine noise moves it), and
 gpu_int8's cold load (empty program cache) and warm load (cache filled) times. Results also go to
@@ -32,6 +33,7 @@ from gpu_int8.scheduler.devices import discover_devices  # noqa: E402
 # before OpenVINO is imported: its libraries keep Intel's CPU OpenCL runtime from loading
 discover_devices()
 
+from benchmarks.openvino_process import OpenVINOProcess  # noqa: E402
 from tests import fixtures  # noqa: E402  (builds and caches the NNCF IR)
 
 
@@ -45,13 +47,14 @@ def time_calls(fn, seconds: float, min_calls: int = 5) -> list[float]:
     return times
 
 
-def alternate(openvino, ours, seconds: float, rounds: int) -> tuple[float, float, list[float]]:
-    """Median ms of ``openvino()`` and ``ours()`` timed in alternating rounds (so drifting machine
-    load hits both), and each round's ratio of the two medians (OpenVINO / ours)."""
+def alternate(time_openvino, time_ours, seconds: float, rounds: int) -> tuple[float, float, list[float]]:
+    """Median ms of the calls ``time_openvino(s)`` and ``time_ours(s)`` time (each returns per-call
+    times over about s seconds), run in alternating rounds so drifting machine load hits both,
+    and each round's ratio of the two medians (OpenVINO / ours)."""
     ov_times, our_times, round_ratios = [], [], []
     for _ in range(rounds):
-        ov_round = time_calls(openvino, seconds / rounds)
-        our_round = time_calls(ours, seconds / rounds)
+        ov_round = time_openvino(seconds / rounds)
+        our_round = time_ours(seconds / rounds)
         ov_times += ov_round
         our_times += our_round
         round_ratios.append(round(statistics.median(ov_round) / statistics.median(our_round), 3))
@@ -59,14 +62,8 @@ def alternate(openvino, ours, seconds: float, rounds: int) -> tuple[float, float
 
 
 def bench_model(name: str, device: str, kernels: str, seconds: float, rounds: int) -> dict:
-    import openvino as ov
-
     xml = fixtures.nncf_ir(name)
     x = fixtures.real_inputs(name, 1)[0]
-    core = ov.Core()
-    compiled = core.compile_model(str(xml), "CPU", {"PERFORMANCE_HINT": "LATENCY"})
-    request = compiled.create_infer_request()
-
     cache = Path(tempfile.mkdtemp(prefix="gpu_int8_bench_"))
     config = {"device": device, "kernels": kernels, "precision": "int8", "cache_dir": str(cache)}
     t0 = time.perf_counter()
@@ -76,11 +73,11 @@ def bench_model(name: str, device: str, kernels: str, seconds: float, rounds: in
     engine = gpu_int8.load(xml, config)
     warm = time.perf_counter() - t0
     feeds = {engine.inputs[0].name: x}
-
     engine.infer(feeds)  # first runs compile lazily on some runtimes
-    request.infer({0: x})
-    ov_ms, our_ms, round_ratios = alternate(lambda: request.infer({0: x}), lambda: engine.infer(feeds),
-                                            seconds, rounds)
+    with OpenVINOProcess(xml, [x]) as openvino:
+        ov_ms, our_ms, round_ratios = alternate(openvino.time_calls,
+                                                lambda s: time_calls(lambda: engine.infer(feeds), s),
+                                                seconds, rounds)
     return {
         "model": name, "device": str(engine.device),
         "openvino_ms": round(ov_ms, 2), "gpu_int8_ms": round(our_ms, 2),
