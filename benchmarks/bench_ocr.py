@@ -10,7 +10,9 @@ shipped (float models, ONNX Runtime) runs beside them for reference. Prints
 milliseconds per page and the ratio OpenVINO / gpu_int8 (above 1: gpu_int8 is
 faster) with its range over the rounds, then each pipeline's detection, orientation and recognition times as
 RapidOCR measures them; results also go to benchmarks/results/. Run it with nothing else on the
-machine.
+machine.  The pipelines share one process, and with it oneTBB's worker threads, which costs
+gpu_int8 time after OpenVINO's turns (see benchmarks/openvino_process.py): its ratio here is
+a lower bound.
 """
 
 from __future__ import annotations

@@ -3,20 +3,12 @@
 // ALPHA already divided by the window size.  One output per work-item, global size
 // (INNER, N*C): work-items next to each other in dimension 0 take consecutive positions of
 // a channel, and the compiler sees their loads are contiguous (from one flat index, it
-// could not tell, and gathered them).
-// Where the device has doubles the sum and the power are taken in double, as the NumPy
-// reference does (with ALPHA64, alpha / size in double), so only the last rounding to float
-// can differ.
+// could not tell, and gathered them).  The arithmetic: lrn_math.cl (in double where the
+// device has doubles, so it stores the reference's floats).
 // Instance macros: C, INNER, HALF, ALPHA, BETA, BIAS (float literals),
 // ALPHA64 (a double literal), BETA_3_4 (1 where beta is 0.75).
 
-#if defined(cl_khr_fp64)
-typedef double lrn_t;
-#define LRN_ALPHA ALPHA64
-#else
-typedef float lrn_t;
-#define LRN_ALPHA ALPHA
-#endif
+#include "lrn_math.cl"
 
 __kernel void lrn(__global float *y, __global const float *x)
 {
@@ -27,18 +19,11 @@ __kernel void lrn(__global float *y, __global const float *x)
     const int c = nc % C;
     const size_t at = (size_t)nc * INNER + p;
     const __global float *column = x + at - (size_t)c * INNER;  // channel 0, this position
-    lrn_t sum = 0;
+    float v[LRN_SIZE];
 #pragma unroll
-    for (int k = -HALF; k <= HALF; ++k) {  // a fixed count, channels outside read as 0: vectorizes
-        const int j = c + k;
-        const lrn_t v = j >= 0 && j < C ? column[(size_t)j * INNER] : 0.0f;
-        sum += v * v;
+    for (int k = 0; k < LRN_SIZE; ++k) {  // a fixed count, channels outside read as 0: vectorizes
+        const int j = c - HALF + k;
+        v[k] = j >= 0 && j < C ? column[(size_t)j * INNER] : 0.0f;
     }
-    const lrn_t base = (lrn_t)BIAS + (lrn_t)LRN_ALPHA * sum;
-#if BETA_3_4  // AlexNet's and GoogLeNet's beta: two square roots cost a fraction of pow
-    const lrn_t root = sqrt(base);
-    y[at] = (float)((lrn_t)x[at] / (root * sqrt(root)));
-#else
-    y[at] = (float)((lrn_t)x[at] / pow(base, (lrn_t)BETA));
-#endif
+    y[at] = lrn_value(v);
 }

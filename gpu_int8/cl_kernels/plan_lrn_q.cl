@@ -2,48 +2,25 @@
 // where there is one) in one pass: GoogLeNet's and AlexNet's LRNs read int8 (or the
 // convolution's float output) and feed an int8 layer, and each of the three steps had stored
 // its tensor.  Any layout in and out, one output element per work-item, global size
-// (channels rounded up to the group, N*H*W): consecutive work-items take consecutive
+// (channels and N*H*W, each rounded up to the group): consecutive work-items take consecutive
 // channels of a pixel, contiguous in NHWC.
 //
 // The stored integers are the int8 reference's: dequantize (DEQ, float32 as the reference),
-// LRN in double as the reference (plan_lrn.cl), quantize (QUANT, then STORE).  With FAST, the
+// LRN in double as the reference (lrn_math.cl), quantize (QUANT, then STORE).  With FAST, the
 // LRN is first taken in float, whose result lies within 2^-18 of the double one relative to
 // it (the float error is below 20 ulp: five positive squares summed, two square roots and a
 // division, each rounded).  The quantization is monotonic, so where both ends of that
 // interval store the same integer, the exact value stores it too; only the rare element near
 // a rounding step is recomputed in double.
-// Instance macros: C, H, W, HALF, X_T, Y_T, X_OFF(n,c,h,w), Y_OFF(n,c,h,w), DEQ(v,c),
+// Instance macros: C, H, W, NHW (N*H*W), HALF, X_T, Y_T, X_OFF(n,c,h,w), Y_OFF(n,c,h,w), DEQ(v,c),
 // QUANT(y,c), STORE(y), ALPHA, BETA, BIAS (float literals), ALPHA64 (a double literal),
 // BETA_3_4 (1 where beta is 0.75), FAST.
 
-#if defined(cl_khr_fp64)
-typedef double lrn_t;
-#define LRN_ALPHA ALPHA64
-#else
-typedef float lrn_t;
-#define LRN_ALPHA ALPHA
-#endif
-
-#define SIZE (2 * HALF + 1)
+#include "lrn_math.cl"
 
 #if FAST
 #pragma OPENCL EXTENSION cl_intel_subgroups : enable
 #endif
-
-inline float lrn_exact(const float *v)
-{
-    lrn_t total = 0;
-#pragma unroll
-    for (int k = 0; k < SIZE; ++k)
-        total += (lrn_t)v[k] * (lrn_t)v[k];
-    const lrn_t base = (lrn_t)BIAS + (lrn_t)LRN_ALPHA * total;
-#if BETA_3_4
-    const lrn_t r = sqrt(base);
-    return (float)((lrn_t)v[HALF] / (r * sqrt(r)));
-#else
-    return (float)((lrn_t)v[HALF] / pow(base, (lrn_t)BETA));
-#endif
-}
 
 __kernel void lrn_q(__global Y_T *y, __global const X_T *x, __global const float *kd, __global const float *kq)
 {
@@ -54,16 +31,16 @@ __kernel void lrn_q(__global Y_T *y, __global const X_T *x, __global const float
     const int n = p / (H * W);
     const int h = (p - n * H * W) / W;
     const int w = p - (n * H + h) * W;
-    float v[SIZE];
+    float v[LRN_SIZE];
 #pragma unroll
-    for (int k = 0; k < SIZE; ++k) {  // channels outside read as 0
+    for (int k = 0; k < LRN_SIZE; ++k) {  // channels outside read as 0
         const int j = c - HALF + k;
         v[k] = j >= 0 && j < C ? DEQ((float)x[X_OFF(n, j, h, w)], j) : 0.0f;
     }
 #if FAST
     float sum = 0.0f;
 #pragma unroll
-    for (int k = 0; k < SIZE; ++k)
+    for (int k = 0; k < LRN_SIZE; ++k)
         sum += v[k] * v[k];
     const float root = sqrt(BIAS + ALPHA * sum);
     const float guess = v[HALF] / (root * sqrt(root));
@@ -71,9 +48,9 @@ __kernel void lrn_q(__global Y_T *y, __global const X_T *x, __global const float
     Y_T q = STORE(QUANT(guess - spread, c));
     // a branch only where a lane of the sub-group (a vector on Intel's CPU runtime) needs it
     if (sub_group_any(q != STORE(QUANT(guess + spread, c))))
-        q = STORE(QUANT(lrn_exact(v), c));
+        q = STORE(QUANT(lrn_value(v), c));
 #else
-    const Y_T q = STORE(QUANT(lrn_exact(v), c));
+    const Y_T q = STORE(QUANT(lrn_value(v), c));
 #endif
     if (c < C && get_global_id(1) < NHW)
         y[Y_OFF(n, c, h, w)] = q;

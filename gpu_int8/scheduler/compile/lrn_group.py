@@ -25,6 +25,7 @@ from gpu_int8.schedule import Schedule, Step
 from gpu_int8.scheduler.compile.actions import Launch, StepPlan
 from gpu_int8.scheduler.compile.context import CompileContext, step_epilogue, store_expr
 from gpu_int8.scheduler.compile.indexing import Placement
+from gpu_int8.scheduler.compile.move_chain import read_once
 from gpu_int8.scheduler.epilogue_codegen import float_literal
 from gpu_int8.scheduler.program_cache import kernel_source
 
@@ -54,15 +55,7 @@ def _lrn_over_channels(step: Step, schedule: Schedule) -> bool:
 
 def lrn_groups(schedule: Schedule) -> dict[int, list[int]]:
     """Groups by the index of their first step."""
-    readers: dict[str, int] = {}
-    for step in schedule.steps:
-        for name in set(step.inputs):
-            readers[name] = readers.get(name, 0) + 1
-    outputs = set(schedule.outputs)
-
-    def only_next(name: str) -> bool:
-        return readers.get(name) == 1 and name not in outputs
-
+    only_next = read_once(schedule)
     steps, groups = schedule.steps, {}
     for i in range(len(steps) - 1):
         lrn, quant = steps[i], steps[i + 1]

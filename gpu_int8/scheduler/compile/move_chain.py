@@ -41,19 +41,25 @@ def _single_move(step: Step) -> bool:
     return moves and step.op_type != "MaxPool" and len(step.inputs) == 1 and len(step.outputs) == 1
 
 
-def move_chains(schedule: Schedule) -> dict[int, list[int]]:
-    """Chains of at least two steps, by the index of their first step."""
+def read_once(schedule: Schedule):
+    """A test of whether a tensor has one reading step and is no model output: an intermediate
+    that a group of steps compiled as one need not store."""
     readers: dict[str, int] = {}
     for step in schedule.steps:
         for name in set(step.inputs):
             readers[name] = readers.get(name, 0) + 1
     outputs = set(schedule.outputs)
+    return lambda name: readers.get(name) == 1 and name not in outputs
+
+
+def move_chains(schedule: Schedule) -> dict[int, list[int]]:
+    """Chains of at least two steps, by the index of their first step."""
+    intermediate = read_once(schedule)
     chains, i, steps = {}, 0, schedule.steps
     while i < len(steps):
         j = i
         while (j + 1 < len(steps) and _single_move(steps[j]) and _single_move(steps[j + 1])
-               and steps[j + 1].inputs[0] == steps[j].outputs[0]
-               and readers.get(steps[j].outputs[0]) == 1 and steps[j].outputs[0] not in outputs):
+               and steps[j + 1].inputs[0] == steps[j].outputs[0] and intermediate(steps[j].outputs[0])):
             j += 1
         if j > i:
             chains[i] = list(range(i, j + 1))
