@@ -23,6 +23,7 @@ from typing import Any
 
 from gpu_int8.schedule import Schedule
 from gpu_int8.scheduler.compile import CompileContext, StepPlan, compile_step
+from gpu_int8.scheduler.compile.concat_in_place import concat_targets
 from gpu_int8.scheduler.compile.conv import FAMILY_LAYOUT
 from gpu_int8.scheduler.compile.indexing import Placement
 from gpu_int8.scheduler.compile.lrn_group import compile_lrn_group, lrn_groups, nhwc_inputs
@@ -157,14 +158,18 @@ def compile_steps(schedule: Schedule, device, family: str, subgroup_size: int | 
                   fuse: bool = True
                   ) -> tuple[dict[str, Placement], ProgramBuilder, CompileContext, list[StepPlan]]:
     """Each step's kernels, generated into one ProgramBuilder (not built yet).  With ``fuse``,
-    consecutive moves copy once (:mod:`~gpu_int8.scheduler.compile.move_chain`) and an LRN
-    takes the quantization around it into its kernel (:mod:`~gpu_int8.scheduler.compile.lrn_group`)."""
+    consecutive moves copy once (:mod:`~gpu_int8.scheduler.compile.move_chain`), an LRN takes
+    the quantization around it into its kernel (:mod:`~gpu_int8.scheduler.compile.lrn_group`)
+    and convolutions store into the Concat after them
+    (:mod:`~gpu_int8.scheduler.compile.concat_in_place`)."""
     schedule.check()
     placements = assign_layouts(schedule, family)
     builder = ProgramBuilder(device, build_options(device.info, family), HEADER)
     ctx = CompileContext(schedule, device, family, builder, placements, subgroup_size)
     ctx.used = {n for s in schedule.steps for n in s.inputs} | set(schedule.outputs)
     groups = _fusion_groups(schedule, placements, family) if fuse else {}
+    if fuse and family == "portable":
+        ctx.in_place = concat_targets(schedule, placements)
     steps: list[StepPlan] = []
     while len(steps) < len(schedule.steps):
         i = len(steps)

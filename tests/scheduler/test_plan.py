@@ -380,6 +380,48 @@ def test_lrn_with_its_quantization_in_one_kernel(device_family):
         np.testing.assert_array_equal(shared[name], value, err_msg=name)
 
 
+def test_convolutions_store_into_their_concat(device_family):
+    """Branch convolutions the VNNI kernel runs store straight into the channel Concat after
+    them (the Concat copies its other inputs): GoogLeNet-like branches with a pooled one, a
+    branch a second step also reads (copied), a residual epilogue (copied), a Concat that is a
+    model output; every stored tensor is the reference's."""
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    device, family = device_family
+    s = ScheduleBuilder("concat", seed=3)
+    q = s.quantize(s.input("x", (2, 16, 9, 7)), "q", "u8", 0.03, 100)
+    a = s.conv(q, "a", 32, k=1)
+    b = s.conv(q, "b", 24, k=3, pad=1)
+    shared = s.conv(q, "shared", 16, k=1)
+    res = s.conv(q, "res", 16, k=1, residual=shared)
+    pool = s.op("move", "MaxPool", [q], "pool", [(2, 16, 9, 7)], "u8",
+                {"kernel": [3, 3], "strides": [1, 1], "pads_begin": [1, 1], "pads_end": [1, 1],
+                 "dilations": [1, 1], "rounding_type": "floor", "auto_pad": "explicit"})[0]
+    cat = s.op("move", "Concat", [a, b, pool, shared, res], "cat", [(2, 104, 9, 7)], "u8", {"axis": 1})[0]
+    s.outputs += [s.conv(cat, "after", 16, k=1), s.conv(shared, "also", 8, k=1)]
+    c2 = s.op("move", "Concat", [s.conv(q, "d", 16, k=1), s.conv(q, "e", 16, k=3, pad=1)], "cat2",
+              [(2, 32, 9, 7)], "u8", {"axis": -3})[0]
+    s.outputs.append(c2)
+    schedule = s.build()
+    x = np.random.default_rng(3).standard_normal((2, 16, 9, 7)).astype(np.float32)
+    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
+    plan = build_plan(schedule, device, family, 16, keep_all=True, fuse=True)
+    executor = PlanExecutor(plan)
+    executor.run({"x": x})
+    assert {"cat", "cat2", "after", "also"} <= set(compare_all(plan, executor, want))
+    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    in_place = family == "portable" and vnni_supported(device.info, device.cache.directory) \
+        and device.info.keeps_work_items_apart
+    stored = {n for n in kernels if kernels[n].endswith(":in_place")}
+    assert stored == ({"a", "b", "d", "e"} if in_place else set()), kernels
+    assert kernels["cat"] == ("copy_box" if in_place else kernels["cat"]) and kernels["cat2"] == \
+        ("fused" if in_place else "copy_box"), kernels
+    assert ("a" in executor.buffers) != in_place and "shared" in executor.buffers
+    got = PlanExecutor(build_plan(schedule, device, family, 16)).run({"x": x})
+    for name, value in Int8Executor(schedule).run({"x": x}).items():
+        np.testing.assert_array_equal(got[name], value, err_msg=name)
+
+
 def test_memory_reuse_and_profile(any_device):
     schedule = zoo(batch=1)
     x = np.random.default_rng(3).standard_normal((1, 3, 17, 19)).astype(np.float32)

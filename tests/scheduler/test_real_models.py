@@ -21,6 +21,7 @@ from gpu_int8.lpt import transform
 from gpu_int8.reference.int8_executor import Int8Executor
 from gpu_int8.runtime.plan_executor import PlanExecutor
 from gpu_int8.scheduler.plan import build_plan
+from gpu_int8.scheduler.vnni_probe import vnni_supported
 
 pytestmark = pytest.mark.slow
 
@@ -119,11 +120,15 @@ def test_light_model_quantized_on_opencl(name, runtime):
     outputs = _check_plan(plan, schedule, feeds, want)
     if name in ("bvlc_alexnet", "zfnet512", "inception_v1"):
         assert sum(sp.kernel == "lrn" for sp in plan.steps) == 2
-    # runs of steps as one kernel (LRN with its quantization, consecutive moves), every tensor kept
+    # runs of steps as one kernel (LRN with its quantization, consecutive moves, convolutions
+    # storing into their Concat), every tensor kept
     fused = build_plan(schedule, device, "portable", 16, keep_all=True, fuse=True)
     _check_plan(fused, schedule, feeds, want)
     if name in ("bvlc_alexnet", "zfnet512", "inception_v1"):
         assert sum(sp.kernel == "lrn_q" for sp in fused.steps) == 2
+    if name in ("inception_v1", "squeezenet", "densenet121") and runtime == "intel-cpu" \
+            and vnni_supported(device.info, device.cache.directory):  # branches stored into their Concat
+        assert any(sp.kernel.endswith(":in_place") for sp in fused.steps)
     shared = build_plan(schedule, device, "portable", 16)  # buffers shared
     for tensor, value in PlanExecutor(shared).run(feeds).items():
         check_tensor(f"output {tensor} (shared buffers)", value, outputs[tensor])

@@ -32,6 +32,10 @@ class CompileContext:
     scratch: dict[str, tuple[int, Placement]] = field(default_factory=dict)  # name -> (step index, placement)
     step_index: int = 0
     used: set[str] = field(default_factory=set)  # tensors some step reads, and the model outputs
+    # convolution outputs that may be stored inside a Concat's output: tensor -> (it, channel offset),
+    # and those whose convolution did (compile/concat_in_place.py)
+    in_place: dict[str, tuple[str, int]] = field(default_factory=dict)
+    written_in_place: set[str] = field(default_factory=set)
     _dummy: Any = None
 
     def const(self, array: np.ndarray):

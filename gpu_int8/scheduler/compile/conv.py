@@ -185,6 +185,13 @@ def compile_conv(ctx: CompileContext, step: Step) -> StepPlan | None:
         dense = as_dense_gemm(geom, flat_w) if ctx.family == "portable" and \
             vnni_supported(ctx.device.info, ctx.device.cache.directory) else None
         gemm_geom, gemm_w = dense or (geom, flat_w)
+        if y_name in ctx.in_place:
+            into = _conv_into_concat(ctx, step, gemm_geom, gemm_w, *ctx.in_place[y_name])
+            if into is not None:
+                ctx.written_in_place.add(y_name)
+                concat = ctx.in_place[y_name][0]
+                return StepPlan(dataclasses.replace(step, outputs=[concat]), into[0], "opencl", into[1],
+                                note=f"stored in '{concat}'")
         found = _conv_to_plain(ctx, step, gemm_geom, gemm_w) if y_p.layout == "plain" else None
         found = found or family_launches(ctx, step, ctx.family, gemm_geom, gemm_w, x_name, x_p, y_name, y_p,
                                          int(a["pad_value"]))
@@ -195,23 +202,45 @@ def compile_conv(ctx: CompileContext, step: Step) -> StepPlan | None:
 
 def _conv_to_plain(ctx: CompileContext, step: Step, geom: ConvGeometry, weights: np.ndarray
                    ) -> tuple[str, list] | None:
-    """A convolution writing float NCHW (the input of a float step: GoogLeNet's and ZFNet's LRN)
-    straight from the vnni kernel, each channel at its plane, through the step's epilogue; else
-    None (then the kernel stores int32 NHWC and a pass converts: for GoogLeNet's 64 -> 192 3x3 at
-    55x55, 0.8 ms each)."""
-    x_name, y_name = step.inputs[0], step.outputs[0]
-    x_p, y_p = ctx.placement(x_name), ctx.placement(y_name)
-    if (ctx.family != "portable" or x_p.layout != "nhwc" or y_p.dtype != "f32" or len(y_p.shape) != 4
-            or not ctx.device.info.keeps_work_items_apart or not vnni_applies(geom)
-            or not vnni_supported(ctx.device.info, ctx.device.cache.directory)):
+    """A convolution writing float NCHW (the input of a float step) straight from the vnni kernel,
+    each channel at its plane, through the step's epilogue; else None (then the kernel stores
+    int32 NHWC and a pass converts: for GoogLeNet's 64 -> 192 3x3 at 55x55, 0.8 ms each)."""
+    y_p = ctx.placement(step.outputs[0])
+    if y_p.dtype != "f32" or len(y_p.shape) != 4:
         return None
-    mode, m, b, lo, hi, fused = store_mode(ctx, step, y_p)
-    if mode not in ("f32", "epilogue") or (fused and fused[1]):  # no operands read at the output's offset
-        return None
-    # a pixel's channels lie a plane apart here: the epilogue stores them one by one
-    epilogue = dataclasses.replace(fused[0], store8="", store4="", store16="") if fused else None
     plane = geom.oh * geom.ow
     out_at = (f"((size_t)((m) / {plane}) * {geom.cout * plane} + (m) % {plane})", f"((size_t)(c) * {plane})", "(c)")
+    # a pixel's channels lie a plane apart here: the epilogue stores them one by one
+    return _vnni_stored_at(ctx, step, geom, weights, step.outputs[0], out_at, ("f32", "epilogue"), False,
+                           "to_nchw")
+
+
+def _conv_into_concat(ctx: CompileContext, step: Step, geom: ConvGeometry, weights: np.ndarray,
+                      concat: str, offset: int) -> tuple[str, list] | None:
+    """A convolution storing its NHWC int8 output at channel ``offset`` of the NHWC tensor ``concat``
+    (``compile/concat_in_place.py``) from the vnni kernel, or None."""
+    channels = ctx.placement(concat).shape[1]
+    out_at = (f"((size_t)(m) * {channels})", f"((c) + {offset})", "(c)")
+    return _vnni_stored_at(ctx, step, geom, weights, concat, out_at, ("u8", "i8", "epilogue"), True, "in_place")
+
+
+def _vnni_stored_at(ctx: CompileContext, step: Step, geom: ConvGeometry, weights: np.ndarray, target: str,
+                    out_at: tuple[str, str, str], modes: tuple, vector_stores: bool, label: str
+                    ) -> tuple[str, list] | None:
+    """The vnni kernel storing row m, channel c of the GEMM at ``out_at`` of tensor ``target``
+    (``ConvKernel``'s ``out_at``), where the step's store mode is one of ``modes`` and its epilogue
+    reads no operand at the output's offset; ``vector_stores``: a pixel's channels stay adjacent."""
+    x_name, y_p = step.inputs[0], ctx.placement(step.outputs[0])
+    x_p = ctx.placement(x_name)
+    if (ctx.family != "portable" or x_p.layout != "nhwc" or not ctx.device.info.keeps_work_items_apart
+            or not vnni_applies(geom) or not vnni_supported(ctx.device.info, ctx.device.cache.directory)):
+        return None
+    mode, m, b, lo, hi, fused = store_mode(ctx, step, y_p)
+    if mode not in modes or (fused and fused[1]):
+        return None
+    epilogue = fused[0] if fused else None
+    if epilogue is not None and not vector_stores:
+        epilogue = dataclasses.replace(epilogue, store8="", store4="", store16="")
     cout = geom.cout
     comp = per_channel(step.consts.get("comp", np.zeros(1, np.int32)), cout, np.int32)
     try:
@@ -221,7 +250,7 @@ def _conv_to_plain(ctx: CompileContext, step: Step, geom: ConvGeometry, weights:
                             variant="vnni", epilogue=epilogue, out_at=out_at)
     except (OSError, KeyError, ValueError):
         return None
-    return f"{kernel.name}:to_nchw", [CallLaunch(kernel.gemm, [x_name, y_name], kernel.name)]
+    return f"{kernel.name}:{label}", [CallLaunch(kernel.gemm, [x_name, target], kernel.name)]
 
 
 def _comp_expr(step: Step, ctx: CompileContext) -> tuple[str, object]:

@@ -1,0 +1,51 @@
+"""Convolutions that write straight into the channel concatenation after them.
+
+GoogLeNet's and Inception's branches, SqueezeNet's expand layers: each convolution stored
+its tensor, and the Concat copied it into place.  Where the VNNI kernel runs a branch's
+convolution, it stores each pixel's channels at their place in the concatenation instead
+(row stride the concatenation's channels, channel offset the branch's), and the Concat
+copies only its other inputs: one launch and one pass over the data fewer per branch.
+
+A candidate is a Concat over the channels of 4-D NHWC int8 tensors whose input is written
+by a convolution, read by this Concat alone, not a model output, and not concatenated
+twice.  Whether it is written in place is decided when the convolution compiles
+(``compile/conv.py`` records it in ``CompileContext.written_in_place``; the Concat,
+compiled after it, copies the rest).  Plans built with ``keep_all`` store every tensor.
+"""
+
+from __future__ import annotations
+
+from gpu_int8.ops.shape_params import normalize_axis
+from gpu_int8.schedule import Schedule
+from gpu_int8.scheduler.compile.indexing import Placement
+from gpu_int8.scheduler.compile.move_chain import read_once
+
+
+def concat_targets(schedule: Schedule, placements: dict[str, Placement]) -> dict[str, tuple[str, int]]:
+    """Convolution outputs that may be written into a concatenation: tensor -> (the Concat's
+    output, the tensor's first channel there)."""
+    intermediate = read_once(schedule)
+    writers = {name: step for step in schedule.steps for name in step.outputs}
+    targets = {}
+    for step in schedule.steps:
+        if step.kind != "move" or step.op_type != "Concat" or len(step.outputs) != 1:
+            continue
+        out = placements[step.outputs[0]]
+        if out.layout != "nhwc" or out.dtype not in ("u8", "i8"):
+            continue
+        try:
+            axis = normalize_axis(int(step.attrs.get("op_attrs", {}).get("axis", 1)), 4)
+        except (ValueError, TypeError):
+            continue
+        names = [a[1] for a in step.attrs.get("args", []) if a is not None and a[0] == "t"]
+        if axis != 1 or len(names) != len(set(names)):
+            continue
+        offset = 0
+        for name in names:
+            p = placements[name]
+            writer = writers.get(name)
+            if (writer is not None and writer.kind == "conv" and intermediate(name) and p.layout == "nhwc"
+                    and p.dtype == out.dtype and p.shape[0] == out.shape[0] and p.shape[2:] == out.shape[2:]):
+                targets[name] = (step.outputs[0], offset)
+            offset += p.shape[1]
+    return targets
