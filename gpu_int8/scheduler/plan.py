@@ -25,8 +25,9 @@ from gpu_int8.schedule import Schedule
 from gpu_int8.scheduler.compile import CompileContext, StepPlan, compile_step
 from gpu_int8.scheduler.compile.concat_in_place import concat_targets
 from gpu_int8.scheduler.compile.conv import FAMILY_LAYOUT
+from gpu_int8.scheduler.compile.float_groups import compile_float_group, float_groups
 from gpu_int8.scheduler.compile.indexing import Placement
-from gpu_int8.scheduler.compile.lrn_group import compile_lrn_group, lrn_groups, nhwc_inputs
+from gpu_int8.scheduler.compile.lrn_group import nhwc_inputs
 from gpu_int8.scheduler.compile.move import compile_move
 from gpu_int8.scheduler.compile.move_chain import chained_step, folded_plan, move_chains
 from gpu_int8.scheduler.compile.program import ProgramBuilder
@@ -118,7 +119,7 @@ class Plan:
         ``<kernel>+epilogue`` when an elementwise pass runs it after an int32 result;
         ``host`` for a step NumPy computes between kernels; ``alias`` for a view of its input;
         ``fused`` for a move whose copy the next move makes (``compile/move_chain.py``), or a
-        step another one's kernel computes (``compile/lrn_group.py``).
+        step another one's kernel computes (``compile/float_groups.py``).
         """
         lines = []
         for sp in self.steps:
@@ -158,8 +159,8 @@ def compile_steps(schedule: Schedule, device, family: str, subgroup_size: int | 
                   fuse: bool = True
                   ) -> tuple[dict[str, Placement], ProgramBuilder, CompileContext, list[StepPlan]]:
     """Each step's kernels, generated into one ProgramBuilder (not built yet).  With ``fuse``,
-    consecutive moves copy once (:mod:`~gpu_int8.scheduler.compile.move_chain`), an LRN takes
-    the quantization around it into its kernel (:mod:`~gpu_int8.scheduler.compile.lrn_group`)
+    consecutive moves copy once (:mod:`~gpu_int8.scheduler.compile.move_chain`), an LRN or MVN
+    takes the quantization around it into its kernel (:mod:`~gpu_int8.scheduler.compile.float_groups`)
     and convolutions store into the Concat after them
     (:mod:`~gpu_int8.scheduler.compile.concat_in_place`)."""
     schedule.check()
@@ -194,10 +195,10 @@ def _fusion_groups(schedule: Schedule, placements: dict[str, Placement], family:
     """Runs of steps compiled as one: first index -> (indices, compiler, what the others show)."""
     groups = {i: (members, lambda ctx, steps: compile_move(ctx, chained_step(steps)), "moved")
               for i, members in move_chains(schedule).items()}
-    lrn = lrn_groups(schedule)
+    floats = float_groups(schedule)
     if family == "portable":
-        nhwc_inputs(schedule, lrn, placements)
-    groups.update({i: (members, compile_lrn_group, "computed") for i, members in lrn.items()})
+        nhwc_inputs(schedule, floats, placements)
+    groups.update({i: (members, compile_float_group, "computed") for i, members in floats.items()})
     return groups
 
 

@@ -380,6 +380,46 @@ def test_lrn_with_its_quantization_in_one_kernel(device_family):
         np.testing.assert_array_equal(shared[name], value, err_msg=name)
 
 
+def test_layer_norm_with_its_quantization_in_one_kernel(device_family):
+    """Dequantize -> MVN -> quantize (per element of the last axis, as PP-OCRv4 rec's layer
+    norms) and a float MatMul -> MVN -> quantize (per tensor) as one ``plan_mvn.cl`` kernel;
+    an MVN quantized along another axis stays apart.  Integers as the reference's, or off by
+    one where the kernel's float mean (summed in another order) meets a rounding tie."""
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    device, family = device_family
+    s = ScheduleBuilder("mvn_q", seed=7)
+    q = s.quantize(s.input("x", (2, 6, 24)), "q", "u8", 0.03, 100)
+
+    def mvn(x, name, eps_mode="inside_sqrt"):
+        return s.op("float", "MVN", [x], name, [s.shape(x)], "f32",
+                    {"normalize_variance": True, "eps": 1e-5, "eps_mode": eps_mode}, [np.array([-1])])[0]
+
+    def quantize(x, name, axis):
+        channels = s.shape(x)[axis] if axis is not None else 1
+        s._tensor(name, s.shape(x), "i8")
+        s._step(name, "quantize", [x], [name], consts={"m": s.vec(channels, 20, 40), "b": s.vec(channels, -5, 5)},
+                epilogue=[("affine", "m", "b"), ("round", -128, 127)], axis=axis)
+        return name
+
+    s.outputs.append(quantize(mvn(s.dequantize(q, "d1"), "n1"), "q1", 2))
+    s.outputs.append(quantize(mvn(s.matmul(q, "mm", n_out=16), "n2", "outside_sqrt"), "q2", None))
+    s.outputs.append(quantize(mvn(s.dequantize(q, "d3"), "n3"), "q3", 1))
+    schedule = s.build()
+    x = np.random.default_rng(7).standard_normal((2, 6, 24)).astype(np.float32)
+    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
+    plan = build_plan(schedule, device, family, 16, keep_all=True, fuse=True)
+    executor = PlanExecutor(plan)
+    executor.run({"x": x})
+    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    assert [kernels[n] for n in ("d1", "n1", "q1", "n2", "q2", "n3", "q3")] == \
+        ["fused", "fused", "mvn_q", "fused", "mvn_q", "mvn", "eltwise"], kernels
+    for name in ("q1", "q2", "q3"):
+        diff = np.abs(executor._read(name).astype(int) - want[name].astype(int))
+        assert diff.max() <= 1 and np.mean(diff > 0) <= 0.01, (name, np.count_nonzero(diff))
+    assert not np.array_equal(want["q1"][..., 0], want["q1"][..., 1])  # per-element scales applied
+
+
 def test_convolutions_store_into_their_concat(device_family):
     """Branch convolutions the VNNI kernel runs store straight into the channel Concat after
     them (the Concat copies its other inputs): GoogLeNet-like branches with a pooled one, a

@@ -74,7 +74,19 @@ def test_real_model_on_opencl(name, device_family):
         check_tensor(f"output {tensor}", outputs[tensor], value)
     for sp in plan.host_steps:
         assert sp.step.kind == "float", f"int8 step {sp.step.name} ({sp.step.kind}) ran on the host"
-    shared = build_plan(schedule, device, family, 16)  # buffers shared, consecutive moves copying once
+    # runs of steps as one kernel (rec's layer norms with their quantization, chained moves,
+    # convolutions storing into their Concat), every tensor kept
+    fused = build_plan(schedule, device, family, 16, keep_all=True, fuse=True)
+    fused_executor = PlanExecutor(fused)
+    fused_executor.run(feeds)
+    for sp in fused.steps:
+        for tensor in sp.step.outputs[:1]:
+            if tensor in fused_executor.buffers and tensor in want:
+                check_tensor(f"{sp.kernel} step '{sp.step.name}' ({tensor}, fused)", fused_executor._read(tensor),
+                             want[tensor])
+    if name == "ppocr_rec":
+        assert sum(sp.kernel == "mvn_q" for sp in fused.steps) == 5
+    shared = build_plan(schedule, device, family, 16)  # buffers shared, steps fused
     for tensor, value in PlanExecutor(shared).run(feeds).items():
         check_tensor(f"output {tensor} (shared buffers)", value, outputs[tensor])
     print(f"{name} {family} on {device.info.label()}: {compared} tensors, {differing} values off by one; "

@@ -72,14 +72,24 @@ def compile_softmax(ctx: CompileContext, step: Step) -> StepPlan | None:
 
 def compile_mvn(ctx: CompileContext, step: Step) -> StepPlan | None:
     """MVN over trailing axes (a layer norm's statistics); others run on the host."""
+    setup = mvn_setup(ctx, step)
+    x_name, y_name = step.attrs["args"][0][1], step.outputs[0]
+    if setup is None or not _plain_f32(ctx, x_name, y_name):
+        return None
+    macros, rows, group = setup
+    refs = ctx.builder.instance(kernel_source("plan_mvn.cl"), macros)
+    return StepPlan(step, "mvn", "opencl", [Launch(refs["mvn"], [("t", y_name), ("t", x_name)],
+                                                   (rows * group,), (group,), "mvn")])
+
+
+def mvn_setup(ctx: CompileContext, step: Step) -> tuple[dict, int, int] | None:
+    """``(macros, rows, work-group size)`` of ``plan_mvn.cl`` for an MVN step over trailing axes of
+    one tensor (its other arguments constants), or None."""
     args = step.attrs["args"]
     if not args or any(a is None for a in args) or args[0][0] != "t" or len(step.outputs) != 1 \
             or any(a[0] != "c" for a in args[1:]):
         return None
-    x_name, y_name = args[0][1], step.outputs[0]
-    if not _plain_f32(ctx, x_name, y_name):
-        return None
-    shape = ctx.placement(x_name).shape
+    shape = ctx.placement(args[0][1]).shape
     node = step.op_node
     axes_const = step.consts[args[1][1]] if len(args) > 1 else None
     try:
@@ -89,13 +99,11 @@ def compile_mvn(ctx: CompileContext, step: Step) -> StepPlan | None:
     if sorted(axes) != list(range(len(shape) - len(axes), len(shape))):
         return None
     length = int(np.prod([shape[a] for a in axes], dtype=np.int64))
-    rows = ctx.placement(x_name).size // max(length, 1)
+    rows = ctx.placement(args[0][1]).size // max(length, 1)
     group = _row_group(length)
     macros = {"ROWS": rows, "LEN": length, "WG": group, "NORMALIZE": int(bool(MVN.attr(node, "normalize_variance"))),
               "EPS_INSIDE": int(mode == "inside_sqrt"), "EPS": _literal(MVN.attr(node, "eps"))}
-    refs = ctx.builder.instance(kernel_source("plan_mvn.cl"), macros)
-    return StepPlan(step, "mvn", "opencl", [Launch(refs["mvn"], [("t", y_name), ("t", x_name)],
-                                                   (rows * group,), (group,), "mvn")])
+    return macros, rows, group
 
 
 def compile_lrn(ctx: CompileContext, step: Step) -> StepPlan | None:

@@ -1,31 +1,20 @@
-"""An LRN and the quantization after it (and the dequantization before it) as one kernel.
-
-GoogLeNet, AlexNet and ZFNet run LRN in float between int8 layers: dequantize (or a
-convolution storing float), LRN, quantize, each storing its tensor, and the float ones
-four bytes an element.  ``cl_kernels/plan_lrn_q.cl`` reads the int8 (or float) input,
-takes the LRN and stores the next layer's integers, the int8 reference's exactly.
-
-A group is consecutive steps: an optional ``dequantize`` of one int8 tensor, an LRN over
-channels of a 4-D tensor, a ``quantize`` of its output with a monotonic program (affine,
-relu / clamp, round); every intermediate read by the next step only and not a model
-output.  A convolution's float output that only the group reads is stored NHWC for it
-(:func:`nhwc_inputs`), where the convolution kernels store it fastest.  Plans built with
-``keep_all`` keep the three steps.
+"""An LRN with the quantization after it (and the dequantization before it) as one kernel
+(a group of ``compile/float_groups.py``): ``cl_kernels/plan_lrn_q.cl`` reads the int8 (or
+float) input, takes the LRN and stores the next layer's integers, the int8 reference's
+exactly.  A convolution's float output that only a group reads is stored NHWC for it
+(:func:`nhwc_inputs`), where the convolution kernels store it fastest.
 """
 
 from __future__ import annotations
-
-import dataclasses
 
 import numpy as np
 
 from gpu_int8.ops.op_lrn import LRN
 from gpu_int8.ops.reduce_common import normalize_axes
 from gpu_int8.schedule import Schedule, Step
-from gpu_int8.scheduler.compile.actions import Launch, StepPlan
+from gpu_int8.scheduler.compile.actions import Launch
 from gpu_int8.scheduler.compile.context import CompileContext, step_epilogue, store_expr
 from gpu_int8.scheduler.compile.indexing import Placement
-from gpu_int8.scheduler.compile.move_chain import read_once
 from gpu_int8.scheduler.epilogue_codegen import float_literal
 from gpu_int8.scheduler.program_cache import kernel_source
 
@@ -53,31 +42,21 @@ def _lrn_over_channels(step: Step, schedule: Schedule) -> bool:
         and 0 < int(np.prod(shape, dtype=np.int64)) < 2**31
 
 
-def lrn_groups(schedule: Schedule) -> dict[int, list[int]]:
-    """Groups by the index of their first step."""
-    only_next = read_once(schedule)
-    steps, groups = schedule.steps, {}
-    for i in range(len(steps) - 1):
-        lrn, quant = steps[i], steps[i + 1]
-        if not _lrn_over_channels(lrn, schedule) or not only_next(lrn.outputs[0]) \
-                or quant.kind != "quantize" or quant.inputs != lrn.outputs or len(quant.outputs) != 1 \
-                or quant.axis not in (None, 1) or not _monotonic(quant.epilogue):
-            continue
-        first = i
-        if i > 0:
-            deq = steps[i - 1]
-            if deq.kind == "dequantize" and len(deq.inputs) == 1 and deq.outputs == [lrn.inputs[0]] \
-                    and deq.axis in (None, 1) and only_next(deq.outputs[0]):
-                first = i - 1
-        groups[first] = list(range(first, i + 2))
-    return groups
+def lrn_fits(lrn: Step, quant: Step, deq: Step | None, schedule: Schedule) -> bool:
+    """An LRN over the channels of a 4-D tensor, quantized by a monotonic program (what the
+    kernel's float-first path needs), per tensor or per channel."""
+    return _lrn_over_channels(lrn, schedule) and quant.axis in (None, 1) and _monotonic(quant.epilogue) \
+        and (deq is None or deq.axis in (None, 1))
 
 
 def nhwc_inputs(schedule: Schedule, groups: dict[int, list[int]], placements: dict[str, Placement]) -> None:
-    """Stores NHWC the float input of each group that a convolution writes and the group alone reads."""
+    """Stores NHWC the float input of each LRN group that a convolution writes and the group
+    alone reads."""
     writers = {name: step for step in schedule.steps for name in step.outputs}
     for members in groups.values():
         first = schedule.steps[members[0]]
+        if schedule.steps[members[-2]].op_type != "LRN":
+            continue
         name = first.inputs[0]
         p = placements[name]
         if first.kind == "float" and p.dtype == "f32" and getattr(writers.get(name), "kind", None) == "conv":
@@ -92,15 +71,8 @@ def _float_first(extensions, alpha: float, beta: float, bias: float) -> bool:
         and alpha >= 0 and bias > 0
 
 
-def grouped_step(steps: list[Step]) -> Step:
-    """The group as one step: the first one's input, the quantization's output and program."""
-    last = steps[-1]
-    return dataclasses.replace(last, inputs=[steps[0].inputs[0]],
-                               absorbed=[a for s in steps for a in s.absorbed])
-
-
-def compile_lrn_group(ctx: CompileContext, steps: list[Step]) -> StepPlan | None:
-    """One ``plan_lrn_q.cl`` launch for the group, or None where the kernel does not apply."""
+def compile_lrn_group(ctx: CompileContext, steps: list[Step]) -> Launch | None:
+    """The group's ``plan_lrn_q.cl`` launch, or None where the kernel does not apply."""
     deq = steps[0] if len(steps) == 3 else None
     lrn, quant = steps[-2], steps[-1]
     x_name, y_name = steps[0].inputs[0], quant.outputs[0]
@@ -137,6 +109,5 @@ def compile_lrn_group(ctx: CompileContext, steps: list[Step]) -> StepPlan | None
     # CPU runtime dispatching 9408 groups for GoogLeNet's second LRN (0.33 ms; 0.21 with 16 pixels)
     group = next(g for g in (64, 32, 16) if c % g == 0) if c % 16 == 0 else min(64, -(-c // 16) * 16)
     rows = max(1, min(16, min(512, ctx.device.info.max_work_group_size) // group))
-    launch = Launch(refs["lrn_q"], [("t", y_name), ("t", x_name), *buffers],
-                    (-(-c // group) * group, -(-n * h * w // rows) * rows), (group, rows), "lrn_q")
-    return StepPlan(grouped_step(steps), "lrn_q", "opencl", [launch])
+    return Launch(refs["lrn_q"], [("t", y_name), ("t", x_name), *buffers],
+                  (-(-c // group) * group, -(-n * h * w // rows) * rows), (group, rows), "lrn_q")
