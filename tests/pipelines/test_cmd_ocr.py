@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+import re
+
 import pytest
 from PIL import Image
 
@@ -45,8 +48,10 @@ def test_reads_a_page_after_calibrating_on_others(tmp_path, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "quantizing RapidOCR's det, cls and rec models on 1 page(s)" in out and "5 line(s)" in out
-    read = [line for line in images.PAGE_TEXT if line.replace(" ", "") in out.replace(" ", "")]
-    assert len(read) >= 4, out
+    # characters read right, spaces aside: calibrated on one page, the models misread a letter
+    # on some machines (rec "reguantization"), and OpenVINO reads the same from the same models
+    read = "".join(re.findall(r"^\s+[0-9.]+\s+at\s+\d+,\d+\s+(.*)$", out, re.MULTILINE)).replace(" ", "")
+    assert difflib.SequenceMatcher(None, "".join(images.PAGE_TEXT).replace(" ", ""), read).ratio() >= 0.97, out
     assert main(args) == 2  # the models exist now: --calibrate would not make new ones
     assert "already holds the int8 models" in capsys.readouterr().err
     assert main(args[:-2]) == 0 and "quantizing" not in capsys.readouterr().out  # they are reused
