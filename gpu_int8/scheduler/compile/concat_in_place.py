@@ -6,11 +6,11 @@ convolution, it stores each pixel's channels at their place in the concatenation
 (row stride the concatenation's channels, channel offset the branch's), and the Concat
 copies only its other inputs: one launch and one pass over the data fewer per branch.
 
-A candidate is a Concat over the channels of 4-D NHWC int8 tensors whose input is written
-by a convolution, read by this Concat alone, not a model output, and not concatenated
-twice.  Whether it is written in place is decided when the convolution compiles
-(``compile/conv.py`` records it in ``CompileContext.written_in_place``; the Concat,
-compiled after it, copies the rest).  Plans built with ``keep_all`` store every tensor.
+A candidate is a Concat of two or more 4-D NHWC int8 tensors over their channels; an input
+that a convolution writes, this Concat alone reads, no model output is, and the Concat
+takes once may be stored in place.  The convolution decides when it compiles
+(``compile/conv.py`` records it in ``CompileContext.written_in_place``); the Concat,
+compiled after it, copies the rest.  Plans built with ``keep_all`` store every tensor.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def concat_targets(schedule: Schedule, placements: dict[str, Placement]) -> dict
         except (ValueError, TypeError):
             continue
         names = [a[1] for a in step.attrs.get("args", []) if a is not None and a[0] == "t"]
-        if axis != 1 or len(names) != len(set(names)):
+        if axis != 1 or len(names) < 2 or len(names) != len(set(names)):  # one input: a move chain's
             continue
         offset = 0
         for name in names:
