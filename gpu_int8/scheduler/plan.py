@@ -118,8 +118,9 @@ class Plan:
         ``<kernel>:epilogue`` when the step's generated epilogue runs inside it;
         ``<kernel>+epilogue`` when an elementwise pass runs it after an int32 result;
         ``host`` for a step NumPy computes between kernels; ``alias`` for a view of its input;
-        ``fused`` for a move whose copy the next move makes (``compile/move_chain.py``), or a
-        step another one's kernel computes (``compile/float_groups.py``).
+        ``fused`` for a move whose copy the next move makes (``compile/move_chain.py``), a step
+        another one's kernel computes (``lrn_q``, ``mvn_q``: ``compile/float_groups.py``), or a
+        Concat its convolutions stored (``<kernel>:in_place``: ``compile/concat_in_place.py``).
         """
         lines = []
         for sp in self.steps:
