@@ -93,7 +93,7 @@ def compile_avg_pool(ctx: CompileContext, step: Step) -> StepPlan | None:
     if len(xp.shape) != 4 or xp.dtype not in ("u8", "i8") or len(a["kernel"]) != 2:
         return None
     body, skip, names = coords_macro(yp)
-    cv = _channel_vector(ctx, xp, yp, [2, 3], True)
+    cv = _channel_vector(ctx, step, xp, yp, [2, 3], True)
     code, epilogue = _mean_epilogue(step, yp, names, cv)
     if code.inputs:
         return None
@@ -132,7 +132,7 @@ def compile_reduce_mean(ctx: CompileContext, step: Step) -> StepPlan | None:
             in_coords.append(names[j])
             j += 1
     count = int(np.prod([xp.shape[a] for a in axes], dtype=np.int64))
-    cv = _channel_vector(ctx, xp, yp, axes, keep)
+    cv = _channel_vector(ctx, step, xp, yp, axes, keep)
     code, epilogue = _mean_epilogue(step, yp, names, cv)
     if code.inputs:
         return None
@@ -162,12 +162,15 @@ def _mean_epilogue(step: Step, yp: Placement, names: list[str], cv: int) -> tupl
                   "STOREV(y)": store_expr(yp.dtype, "(y)", cv, step.epilogue)}
 
 
-def _channel_vector(ctx: CompileContext, xp: Placement, yp: Placement, axes: list[int], keep: bool) -> int:
+def _channel_vector(ctx: CompileContext, step: Step, xp: Placement, yp: Placement, axes: list[int],
+                    keep: bool) -> int:
     """Channels per work-item of ``plan_reduce.cl`` / ``plan_pool.cl`` (CV): 16 or 8 on Intel's
     CPU runtime, for an NHWC input pooled over rows and/or columns only, channels a multiple of
-    CV, and an output that keeps channels innermost (NHWC, or plain [N, C]); else 1."""
+    CV, an output that keeps channels innermost (NHWC, or plain [N, C]) and an epilogue whose
+    constants are per channel or per tensor (its lanes read CV consecutive ones); else 1."""
     info = ctx.device.info
-    if not info.keeps_work_items_apart or xp.layout != "nhwc" or 1 in axes or 0 in axes:
+    if (not info.keeps_work_items_apart or xp.layout != "nhwc" or 1 in axes or 0 in axes
+            or step.axis not in (None, 1)):
         return 1
     if not (yp.layout == "nhwc" or (not keep and yp.shape == xp.shape[:2])):
         return 1
