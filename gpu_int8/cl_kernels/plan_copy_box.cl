@@ -4,9 +4,16 @@
 //   E_T              element type of one size (uchar for u8/i8, uint for 32-bit tensors)
 //   BOX_VEC          elements one work-item copies: a run contiguous on both sides (1, 2, 4, 8, 16);
 //                    vector loads keep CPU runtimes from loading byte by byte
-//   BOX_COUNT        work-items (elements in the box / BOX_VEC)
+//   BOX_COUNT        work-items (elements in the box / BOX_VEC, or / (TILE_O * TILE_I))
 //   BOX_OFFSETS(i)   statements declaring int o, s: the output and input offsets of work-item i's
 //                    first element (the box's shape and strides are constants of the instance)
+// A transposing box (a channel shuffle: the output's contiguous axis is strided in the input,
+// and another axis is contiguous in the input) copies a tile per work-item instead:
+//   TILE_O           elements along the output's contiguous axis (its whole extent)
+//   TILE_I           elements along the input's contiguous axis, output stride TILE_O
+//   TILE_STEP        the input stride of the output's contiguous axis
+//   TILE_N           TILE_O * TILE_I: 2, 4, 8 or 16, the run the work-item stores
+// It loads TILE_O runs of TILE_I, one byte or word of each per output run of TILE_O.
 
 #define BOX_CAT_(a, b) a##b
 #define BOX_CAT(a, b) BOX_CAT_(a, b)
@@ -17,7 +24,15 @@ __kernel void copy_box(__global E_T *out, __global const E_T *in)
     if (i >= BOX_COUNT)
         return;
     BOX_OFFSETS(i)
-#if BOX_VEC == 1
+#if defined(TILE_O)
+    E_T runs[TILE_N], tile[TILE_N];
+    for (int b = 0; b < TILE_O; b++)
+        BOX_CAT(vstore, TILE_I)(BOX_CAT(vload, TILE_I)(0, in + s + b * TILE_STEP), 0, runs + b * TILE_I);
+    for (int a = 0; a < TILE_I; a++)
+        for (int b = 0; b < TILE_O; b++)
+            tile[a * TILE_O + b] = runs[b * TILE_I + a];
+    BOX_CAT(vstore, TILE_N)(BOX_CAT(vload, TILE_N)(0, tile), 0, out + o);
+#elif BOX_VEC == 1
     out[o] = in[s];
 #else
     BOX_CAT(vstore, BOX_VEC)(BOX_CAT(vload, BOX_VEC)(0, in + s), 0, out + o);

@@ -293,6 +293,39 @@ def test_consecutive_moves_copy_once(any_device):
     assert "fused" not in {sp.kernel for sp in stored.steps}
 
 
+def test_transposing_copies(any_device, monkeypatch):
+    """Box copies whose output's contiguous axis is strided in the input (channels last of 2, 4
+    or 8 channels; ShuffleNet's shuffle after a convolution storing NHWC) copy tiles: runs of the
+    input's contiguous axis, interleaved.  Bytes and float words, tiles of 16 and of 8, and a
+    width no tile fits (odd), against the reference."""
+    import gpu_int8.scheduler.compile.move as move
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    tiles = []
+    spied = move._transposing_tile
+    monkeypatch.setattr(move, "_transposing_tile", lambda box: tiles.append(spied(box)) or tiles[-1])
+    i64 = np.int64
+    s = ScheduleBuilder("transposes", seed=3)
+    cases = {}
+    for c, w in ((2, 16), (4, 8), (8, 6), (4, 6), (4, 7)):
+        # 3-D: stored plain whatever the device (4-D u8 tensors may be stored NHWC)
+        q = s.quantize(s.input(f"x{c}_{w}", (6, c, w)), f"q{c}_{w}", "u8", 0.03, 120)
+        for x in (q, s.dequantize(q, f"f{c}_{w}")):
+            name = f"{x}_t"
+            s.outputs += s.op("move", "Transpose", [x], name, [(6, w, c)], s.tensors[x].dtype, {},
+                              [np.array([0, 2, 1], i64)])
+            cases[name] = c, w
+    schedule = s.build()
+    rng = np.random.default_rng(4)
+    feeds = {name: rng.standard_normal(schedule.tensors[name].shape).astype(np.float32) for name in schedule.inputs}
+    want = Int8Executor(schedule).run(feeds)
+    got = PlanExecutor(build_plan(schedule, any_device, "portable")).run(feeds)
+    for name in cases:
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    runs = [t[1] if t else None for t in tiles]
+    assert runs == [8, 8, 4, 4, 2, 2, 2, 2, None, None], runs  # 16 per tile, then 8
+
+
 def test_lrn_across_channels(any_device):
     """LRN over channels as a kernel: AlexNet's (size 5, beta 0.75: square roots), an even window
     with another beta (pow), a window wider than the channels, a 3-D tensor, after a convolution

@@ -24,8 +24,16 @@ def move_kernels(ctx: CompileContext, itemsize: int) -> dict:
 def copy_box_launch(ctx: CompileContext, itemsize: int, box: BoxCopy, out_name: str, in_name: str) -> Launch:
     """A launch of ``cl_kernels/plan_copy_box.cl`` copying ``box`` from ``in_name`` to ``out_name``."""
     dims, out_strides, in_strides = list(box.dims), list(box.out_strides), list(box.in_strides)
-    vec = 1
-    if out_strides[-1] == 1 and in_strides[-1] == 1:  # innermost runs contiguous on both sides
+    vec, tile = 1, _transposing_tile(box)
+    if tile is not None:  # the last axis goes into the tile; the input's contiguous one by runs
+        axis, runs = tile
+        tile_defines = {"TILE_O": dims[-1], "TILE_I": runs, "TILE_N": dims[-1] * runs,
+                        "TILE_STEP": in_strides[-1]}
+        dims[axis] //= runs
+        out_strides[axis] *= runs
+        in_strides[axis] = runs
+        vec, dims[-1] = dims[-1] * runs, 1
+    elif out_strides[-1] == 1 and in_strides[-1] == 1:  # innermost runs contiguous on both sides
         vec = next(v for v in (16, 8, 4, 2, 1) if dims[-1] % v == 0)
         dims[-1] //= vec
         out_strides[-1] = in_strides[-1] = vec
@@ -39,9 +47,27 @@ def copy_box_launch(ctx: CompileContext, itemsize: int, box: BoxCopy, out_name: 
                               f"const int s = {offset(box.in_base, in_strides)};"])
     count = box.size // vec
     defines = {"E_T": _ELEMENT_TYPES[itemsize][0], "BOX_VEC": vec, "BOX_COUNT": count, "BOX_OFFSETS(IDX)": body}
+    if tile is not None:
+        defines.update(tile_defines)
     kernel = ctx.builder.instance(kernel_source("plan_copy_box.cl"), defines)["copy_box"]
     gsize, lsize = global_1d(count, 256)
     return Launch(kernel, [("t", out_name), ("t", in_name)], gsize, lsize, "copy_box")
+
+
+def _transposing_tile(box: BoxCopy) -> tuple[int, int] | None:
+    """(axis, runs) where ``box`` transposes: its last axis, 2 to 8 long, contiguous in the
+    output only, and ``axis`` contiguous in the input and right above it in the output; a
+    work-item copies ``runs`` (2 or more) along ``axis`` by the whole last axis, a run of up to
+    16 on the output side.  None where the box has no such shape."""
+    n, dims, outs, ins = len(box.dims), box.dims, box.out_strides, box.in_strides
+    if n < 2 or outs[-1] != 1 or ins[-1] == 1 or dims[-1] not in (2, 4, 8):
+        return None
+    for axis in range(n - 1):
+        if ins[axis] == 1 and outs[axis] == dims[-1]:
+            runs = next((r for r in (16 // dims[-1], 8 // dims[-1], 4 // dims[-1])
+                         if r >= 2 and dims[axis] % r == 0), None)
+            return None if runs is None else (axis, runs)
+    return None
 
 
 def fill_scalar(value, dtype: np.dtype, itemsize: int):
