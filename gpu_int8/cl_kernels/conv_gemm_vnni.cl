@@ -1,6 +1,6 @@
 // int8 convolution as GEMM on x86 CPUs with AVX-512 VNNI, for Intel's CPU OpenCL runtime.
 // Same coverage and NHWC layout as conv_gemm_dot.cl for one group (1x1, KxK, fully connected),
-// and for grouped layers whose groups have a multiple of 16 output channels (AlexNet's).
+// and for grouped layers (AlexNet's, ShuffleNet's), each group's channels in whole blocks.
 //
 // OpenCL C has no 512-bit integer dot product, and the runtime's compiler turns the
 // plain dot loop of conv_gemm_dot.cl into the 128-bit vpdpbusd at best.  This kernel calls
@@ -24,6 +24,10 @@
 // Layouts: x NHWC (ACT_T), y NHWC (OUT_T) unless OUT_ROW/OUT_COL/OUT_CH say otherwise (see
 // below); weights [COUT_P/(16 TNB)][KH*ROW_WORDS][TNB][16][4] int8, channels zero-padded to
 // COUT_P, and with HALF [KH*ROW_WORDS][8][4] after them for the last 8.
+// GEMM channels: a grouped layer's groups of COUT_G channels each take COUT_GP (a multiple of
+// 16 TNB; ShuffleNet's 34 -> 48): GEMM channel c is layer channel LAYER_CH(c), or none where
+// it pads its group.  comp is in GEMM channels; mscale, bias and the epilogue's constants in
+// layer channels.
 // Work-item: TM pixels x TNB*16 (+8 with HALF) channels, global = (COUT_P/(16 TNB) or 1 with
 // HALF, ceil(M/TM)).
 //
@@ -34,6 +38,20 @@
 
 #include "vnni.cl"
 #include "requant16.cl"
+
+#ifndef COUT_GP
+#define COUT_GP COUT_G
+#endif
+// the layer channels of GEMM channel c and those after it in its group (<= 0: c pads the
+// layer, or its group)
+#if COUT_GP != COUT_G
+#define LAYER_CH(c) ((c) / COUT_GP * COUT_G + (c) % COUT_GP)
+#define GROUP_LEFT(c) (COUT_G - (c) % COUT_GP)
+#else
+#define LAYER_CH(c) (c)
+#define GROUP_LEFT(c) (COUT - (c))
+#endif
+#define GEMM_COUT (COUT / COUT_G * COUT_GP)
 
 #define ROW_BYTES (KW * CIN_G)
 #define ROW_WORDS ((ROW_BYTES + 3) / 4)
@@ -122,17 +140,20 @@ inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pa
 #define OUT_ROW_MAJOR 0
 #endif
 
-// One output value (returned), and 8 and 16 of them from channel c on (stored at offset off,
-// channels c+8.. at off8): requantized, raw, or through the step's epilogue
+// One output value (returned), and 8 and 16 of them from layer channel c on (stored at offset
+// off, channels c+8.. at off8): requantized, raw, or through the step's epilogue
 #if OUT_MODE == 3
 #define STORE_ONE(v, c, off) EPI_STORE(v, OUT_CH(c), off)
 #define STORE8(v, c, off) EPI_STORE8(v, OUT_CH(c), off)
+#define STORE4(v, c, off) EPI_STORE4(v, OUT_CH(c), off)
 #else
 #define STORE_ONE(v, c, off) rq_out(v, mscale[OUT_CH(c)], bias[OUT_CH(c)], lo, hi)
 #endif
 #if OUT_MODE == 0
 #define STORE8(v, c, off) vstore8(CONVERT_OUT8(rq_round_clamp8(rq_affine8(v, vload8(0, mscale + OUT_CH(c)), \
     vload8(0, bias + OUT_CH(c))), lo, hi)), 0, y + (off))
+#define STORE4(v, c, off) vstore4(CONVERT_OUT4(rq_round_clamp4(rq_affine4(v, vload4(0, mscale + OUT_CH(c)), \
+    vload4(0, bias + OUT_CH(c))), lo, hi)), 0, y + (off))
 #endif
 #if OUT_ROW_MAJOR && OUT_MODE == 3 && defined(EPI_STORE16)
 #define STORE16(v, c, off, off8) EPI_STORE16(v, c, off)
@@ -149,15 +170,44 @@ inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pa
     for (int j_ = 0; j_ < 16; ++j_) { const size_t o_ = row_ + OUT_COL((c) + j_); \
         y[o_] = STORE_ONE(t_[j_], (c) + j_, o_); } } while (0)
 #endif
-// whether STORE8 can store 8 channels at once (a fused epilogue may come without an 8-wide form)
+// whether STORE8 and STORE4 can store 8 and 4 channels at once (a fused epilogue may come
+// without those forms)
 #if OUT_MODE == 0 || (OUT_MODE == 3 && defined(EPI_STORE8))
 #define HAS_STORE8 1
 #else
 #define HAS_STORE8 0
 #endif
-// channels c .. COUT-1 of a row one at a time, from the int array t of their sums without comp
-#define STORE_EACH(t, c, row) for (int j_ = 0; (c) + j_ < COUT; ++j_) { \
-    const size_t o_ = (row) + OUT_COL((c) + j_); y[o_] = STORE_ONE((t)[j_] + comp[(c) + j_], (c) + j_, o_); }
+#if OUT_MODE == 0 || (OUT_MODE == 3 && defined(EPI_STORE4))
+#define HAS_STORE4 1
+#else
+#define HAS_STORE4 0
+#endif
+// n channels of a row one at a time, from GEMM channel c (layer channel lc), from the int array
+// t of their sums without comp
+#define STORE_EACH(t, c, lc, n, row) for (int j_ = 0; j_ < (n); ++j_) { \
+    const size_t o_ = (row) + OUT_COL((lc) + j_); y[o_] = STORE_ONE((t)[j_] + comp[(c) + j_], (lc) + j_, o_); }
+// a group's last PART channels (fewer than 16) of a row, from the int array t of their sums with
+// comp, from layer channel lc: 8 and 4 at once where the store mode can, then one at a time
+#define PART (COUT_G % 16)
+#if HAS_STORE8 && PART >= 8
+#define PART_STORE8(t, lc, row, j) STORE8(vload8(0, t), lc, (row) + OUT_COL(lc)); j = 8;
+#else
+#define PART_STORE8(t, lc, row, j)
+#endif
+#if HAS_STORE4 && PART % 8 >= 4
+#define PART_STORE4(t, lc, row, j) STORE4(vload4(0, (t) + j), (lc) + j, (row) + OUT_COL((lc) + j)); j += 4;
+#else
+#define PART_STORE4(t, lc, row, j)
+#endif
+#define STORE_PART(t, lc, row) do {                                                      \
+    int j_ = 0;                                                                          \
+    PART_STORE8(t, lc, row, j_)                                                          \
+    PART_STORE4(t, lc, row, j_)                                                          \
+    for (; j_ < PART; ++j_) {                                                            \
+        const size_t o_ = (row) + OUT_COL((lc) + j_);                                    \
+        y[o_] = STORE_ONE((t)[j_], (lc) + j_, o_);                                       \
+    }                                                                                    \
+} while (0)
 
 __attribute__((intel_reqd_sub_group_size(1)))  // lanes are channels, not work-items
 __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
@@ -171,12 +221,12 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
 {
     const int nb = get_global_id(0);
     const int m0 = get_global_id(1) * TM;
-    if (m0 >= M || nb * NB >= COUT)
+    if (m0 >= M || nb * NB >= GEMM_COUT)
         return;
 
-    // a grouped layer's blocks tile each group's channels (COUT_G a multiple of 16 TNB), so
-    // block nb starts at channel nb * NB either way; its group's input channels follow
-    const int group = nb * NB / COUT_G;
+    // a grouped layer's blocks tile each group's GEMM channels (COUT_GP a multiple of 16 TNB),
+    // so block nb starts at GEMM channel nb * NB either way; its group's input channels follow
+    const int group = nb * NB / COUT_GP;
     int in_base[TM], ih0[TM], iw0[TM];
     CONV_TILE_ORIGINS(m0, group, in_base, ih0, iw0)
 
@@ -227,7 +277,7 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
             sums[r * TNB + b] = acc[r][b];
 #if OUT_ROW_MAJOR
 #define ROW_OF(r) ((size_t)(m0 + (r)) * COUT)
-#define COL_OF(h) ((size_t)(nb * NB + (h) * 8))
+#define COL_OF(h) ((size_t)LAYER_CH(nb * NB + (h) * 8))
 #else
     // where each row and each 8 channels go, computed once: a scattered deconvolution's
     // offsets take several divisions (det's 24-channel 2x2 one: 0.86 -> 0.65 ms)
@@ -237,7 +287,7 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
         rows[r] = OUT_ROW(m0 + r);
 #pragma unroll
     for (int h = 0; h < 2 * TNB; ++h)
-        cols[h] = OUT_COL(nb * NB + h * 8);
+        cols[h] = OUT_COL(LAYER_CH(nb * NB + h * 8));
 #define ROW_OF(r) rows[r]
 #define COL_OF(h) cols[h]
 #endif
@@ -254,30 +304,17 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
     for (int b = 0; b < TNB; ++b) {
         const int q = r * TNB + b;
 #endif
-        const int c = nb * NB + b * 16;
+        const int c = nb * NB + b * 16, lc = LAYER_CH(c);
         const int m = m0 + r;
         const size_t row = ROW_OF(r);
-        if (m < M && c + 16 <= COUT) {
-            STORE16(sums[q] + vload16(0, comp + c), c, row + COL_OF(2 * b), row + COL_OF(2 * b + 1));
+        if (m < M && GROUP_LEFT(c) >= 16) {
+            STORE16(sums[q] + vload16(0, comp + c), lc, row + COL_OF(2 * b), row + COL_OF(2 * b + 1));
         }
-#if COUT % 16 == 8 && !HALF && HAS_STORE8
-        else if (m < M && c < COUT) {  // the last 8 channels: one 8-wide store of the block's low half
-            STORE8(sums[q].lo + vload8(0, comp + c), c, row + COL_OF(2 * b));
-        }
-#elif COUT % 16 && !HALF && OUT_ROW_MAJOR && OUT_MODE == 0
-        else if (m < M && c < COUT) {  // the last COUT % 16 channels: requantized as a block (the
-            // host pads the per-channel constants to whole blocks), then stored byte by byte
-            OUT_T t[16];
-            vstore16(CONVERT_OUT16(rq_round_clamp16(rq_affine16(sums[q] + vload16(0, comp + c),
-                vload16(0, mscale + c), vload16(0, bias + c)), lo, hi)), 0, t);
-            for (int j = 0; j < COUT % 16; ++j)
-                y[row + c + j] = t[j];
-        }
-#elif COUT % 16 && !HALF
-        else if (m < M && c < COUT) {  // the last channels, one at a time
+#if PART && !HALF
+        else if (m < M && GROUP_LEFT(c) > 0) {  // a group's last channels
             int t[16];
-            vstore16(sums[q], 0, t);
-            STORE_EACH(t, c, row);
+            vstore16(sums[q] + vload16(0, comp + c), 0, t);
+            STORE_PART(t, lc, row);
         }
 #endif
     }
@@ -292,7 +329,7 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
 #else
         int t[8];
         vstore8(acc_h[r], 0, t);
-        STORE_EACH(t, c, row);
+        STORE_EACH(t, c, c, COUT - c, row);
 #endif
     }
 #endif

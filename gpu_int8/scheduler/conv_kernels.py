@@ -28,10 +28,12 @@ from .dot_gemm import (
 from .layouts import BLOCK, blocks
 from .vnni_gemm import (
     VNNI_ROWS,
+    gemm_channels,
     pack_weights_vnni,
     pack_weights_vnni_groups,
     vnni_channel_blocks,
     vnni_group_blocks,
+    vnni_group_channels,
     vnni_half_block,
     vnni_local_size,
 )
@@ -221,17 +223,25 @@ class ConvKernel:
                     flip[-8:] = 0  # a depthwise layer's last 8 channels run apart, on plain multiply-adds
                 comp = (np.asarray(comp, np.int64).reshape(-1) - flip).astype(np.int32)
         # zero-padded to whole blocks where kernels read them a block at a time (the vnni kernel's
-        # last block of a layer whose channels are not a multiple of 16)
+        # last block of a layer whose channels are not a multiple of 16; with groups padded to
+        # whole blocks, each group's last block, which reads on into the next group's)
         cpad = blocks(geom.cout) * BLOCK if family == "intel" or self.variant == "vnni" else geom.cout
+        comp = np.asarray(comp, np.int32).reshape(geom.cout)
+        if self.variant == "vnni" and geom.groups > 1 and vnni_group_channels(geom) != geom.cout_g:
+            comp, cpad = gemm_channels(comp, geom), cpad + BLOCK
+            defines_gp = {"COUT_GP": vnni_group_channels(geom)}
+        else:
+            defines_gp = {}
 
         def per_channel(a, dtype):
-            v = np.zeros(cpad, dtype)
-            v[: geom.cout] = np.asarray(a, dtype).reshape(geom.cout)
+            a = np.asarray(a, dtype).reshape(-1)
+            v = np.zeros(max(cpad, a.size), dtype)
+            v[: a.size] = a
             return alloc.from_numpy(v)
 
         self._comp, self._m, self._b = per_channel(comp, np.int32), per_channel(mscale, np.float32), \
             per_channel(bias, np.float32)
-        defines = dict(ACT_T=act_t, OUT_T=out_t, OUT_MODE=out_mode, **geom.geometry_defines())
+        defines = dict(ACT_T=act_t, OUT_T=out_t, OUT_MODE=out_mode, **geom.geometry_defines(), **defines_gp)
         if out_at is not None:
             if self.variant != "vnni":
                 raise ValueError("only the vnni kernel stores outputs elsewhere than row-major")
@@ -395,7 +405,8 @@ class ConvKernel:
         defines.update(TM=self.tile, TNB=tnb, HALF=int(half), ACT_FLIP=int(self.act_dtype == np.int8))
         self._w = alloc.from_numpy(packed)
         self._prog = self._build("conv_gemm_vnni", defines, opts, **self._program_kw)
-        self._global = (1 if half else -(-g.cout // (16 * tnb)), -(-g.m // self.tile))
+        gemm_cout = g.groups * vnni_group_channels(g) if g.groups > 1 else g.cout
+        self._global = (1 if half else -(-gemm_cout // (16 * tnb)), -(-g.m // self.tile))
         self._local = local_size or vnni_local_size(self._global, info.compute_units)
         self._args = lambda x, y: (x, self._w, self._comp, self._m, self._b, y, self._pad,
                                    np.int32(g.m), self.lo, self.hi)

@@ -21,33 +21,68 @@ VNNI_ROWS = {1: 6, 2: 8, 3: 8, 4: 6}
 
 
 def vnni_applies(g: ConvGeometry) -> bool:
-    """One group, or groups of a multiple of 16 output channels whose windows the kernel reads a
-    word at a time (CIN_G a multiple of 4, or 1x1); depthwise layers have kernels of their own."""
+    """One group, or groups whose windows the kernel reads a word at a time (CIN_G a multiple of
+    4, or 1x1) and whose channels padded to whole blocks of 16 (:func:`vnni_group_channels`) add
+    at most half again (ShuffleNet's 34 -> 48, 68 -> 80); depthwise layers have kernels of their
+    own.  Groups of 8 channels padded to 16 lose to the dot kernel (ResNeXt-like 3x3, 32 groups
+    at 28x28: 0.12 against 0.07 ms)."""
     if g.groups == 1:
         return True
-    return not g.is_depthwise and g.cout_g % 16 == 0 and (g.cin_g % 4 == 0 or g.kw == 1)
+    return (not g.is_depthwise and (g.cin_g % 4 == 0 or g.kw == 1)
+            and 2 * vnni_group_channels(g) <= 3 * g.cout_g)
+
+
+def vnni_group_channels(g: ConvGeometry) -> int:
+    """COUT_GP: a group's channels in the GEMM, padded to whole blocks of 16."""
+    return -(-g.cout_g // 16) * 16
 
 
 def vnni_group_blocks(g: ConvGeometry) -> int:
-    """TNB for a grouped layer: the widest of 4, 3, 2, 1 blocks that tiles a group's channels."""
-    n = g.cout_g // 16
+    """TNB for a grouped layer: the widest of 4, 3, 2, 1 blocks that tiles a group's blocks."""
+    n = vnni_group_channels(g) // 16
     return next(t for t in (4, 3, 2, 1) if n % t == 0)
 
 
-#: a grouped 1x1 convolution of up to this many groups, whose groups this kernel cannot run as
-#: they are, runs as one GEMM on it, its weights zero outside each group's block: ``groups``
-#: times the multiply-adds, at several times the speed of the grouped dot / float kernels
-#: (ShuffleNet's 136 -> 136 in 4 groups at 28x28: 0.132 -> 0.055 ms).  Wider windows are not
-#: expanded: AlexNet's 5x5 in 2 groups took 1.08 ms so against 0.59 as its own groups here,
-#: and 32 groups of 8 channels (ResNeXt-like) 1.09 against 0.27 on the dot kernel.
+def gemm_channels(values: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """Per-channel ``values`` of a grouped layer in GEMM channels (:func:`vnni_group_channels`
+    each group, zeros where they pad it)."""
+    cout_gp = vnni_group_channels(g)
+    out = np.zeros((g.groups, cout_gp), values.dtype)
+    out[:, : g.cout_g] = values.reshape(g.groups, g.cout_g)
+    return out.reshape(-1)
+
+
+#: a grouped 1x1 convolution of up to this many groups may run as one GEMM on this kernel, its
+#: weights zero outside each group's block: ``groups`` times the multiply-adds, at several times
+#: the speed of the grouped dot / float kernels (ShuffleNet's 136 -> 136 in 4 groups at 28x28:
+#: 0.132 -> 0.055 ms), and faster than its groups here where those are short (below).  Wider
+#: windows are not expanded: AlexNet's 5x5 in 2 groups took 1.08 ms so against 0.59 as its own
+#: groups here, and 32 groups of 8 channels (ResNeXt-like) 1.09 against 0.27 on the dot kernel.
 DENSE_GROUPS_MAX = 8
+
+#: what a work-item's block of 16 channels costs per pixel beyond its words of k, in words:
+#: fitted to grouped 1x1 layers at 7x7 to 56x56 timed as their groups and as one GEMM
+#: (ShuffleNet's 544 -> 544 in 4 groups at 7x7: 0.009 as groups, 0.019 ms as one GEMM;
+#: 48 -> 96 in 4 at 28x28: 0.0117 and 0.0098)
+BLOCK_COST_WORDS = 48
+
+
+def gemm_cost(g: ConvGeometry) -> int:
+    """Relative time of a layer on this kernel per output pixel: blocks of 16 channels (each
+    group's padded) by the words each adds up, plus :data:`BLOCK_COST_WORDS`."""
+    blocks = g.groups * vnni_group_channels(g) // 16
+    return blocks * (BLOCK_COST_WORDS + g.kh * -(-g.kw * g.cin_g // 4))
 
 
 def as_dense_gemm(g: ConvGeometry, w: np.ndarray) -> tuple[ConvGeometry, np.ndarray] | None:
     """A grouped 1x1 convolution (``w`` [COUT, CIN/groups, 1, 1]) as one group, its weights
     block-diagonal [COUT, CIN, 1, 1]; None where :data:`DENSE_GROUPS_MAX` says to keep the groups
-    or the kernel runs the groups as they are (:func:`vnni_applies`)."""
-    if not 1 < g.groups <= DENSE_GROUPS_MAX or g.is_depthwise or (g.kh, g.kw) != (1, 1) or vnni_applies(g):
+    or the kernel runs the groups as they are (:func:`vnni_applies`) in under 0.85 of the time
+    (:func:`gemm_cost`; the margin keeps layers near even, ShuffleNet's 136 in 4 groups of 34
+    padded to 48, on the GEMM with no partial blocks)."""
+    if not 1 < g.groups <= DENSE_GROUPS_MAX or g.is_depthwise or (g.kh, g.kw) != (1, 1):
+        return None
+    if vnni_applies(g) and gemm_cost(g) < 0.85 * gemm_cost(dataclasses.replace(g, groups=1)):
         return None
     og, cg = g.cout // g.groups, g.c // g.groups
     dense = np.zeros((g.cout, g.c, 1, 1), np.int8)

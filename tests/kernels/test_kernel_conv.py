@@ -42,6 +42,11 @@ CASES = [
     ("1x1-88ch", ConvGeometry(1, 16, 5, 7, 88), np.int8),
     # 8 output channels: the vnni kernel's half block alone, no full one (PP-OCR cls's first layer)
     ("3x3-s2-cout8", ConvGeometry(1, 3, 12, 14, 8, 3, 3, (2, 2), (1, 1), (1, 1)), np.uint8),
+    # groups whose channels the vnni kernel pads to whole blocks, each group's last block stored
+    # in part: ShuffleNet's 34 a group (2 channels), 28 (8 + 4 at once), 24 after 3x3 windows (8)
+    ("1x1-groups4-34ch", ConvGeometry(1, 136, 5, 7, 136, groups=4), np.uint8),
+    ("1x1-s2-groups2-28ch", ConvGeometry(2, 40, 7, 9, 56, 1, 1, (2, 2), groups=2), np.int8),
+    ("3x3-groups3-24ch", ConvGeometry(1, 24, 6, 9, 72, 3, 3, (1, 1), (1, 1), (1, 1), groups=3), np.uint8),
 ]
 
 

@@ -209,8 +209,8 @@ def test_input_quantize_to_nhwc(any_device, shape):
 @pytest.mark.parametrize("groups", [2, 4, 8, 16])
 def test_grouped_1x1_convolutions(device_family, groups):
     """ShuffleNet's grouped 1x1 convolutions (u8 and i8 inputs, a residual epilogue): up to 8
-    groups run as one block-diagonal GEMM where the VNNI kernel runs, more keep the grouped
-    kernels; the reference's integers either way."""
+    groups run on the VNNI kernel where it runs (these short ones as one block-diagonal GEMM),
+    16 groups of 3 channels keep the grouped kernels; the reference's integers either way."""
     from tests.scheduler.schedules import ScheduleBuilder
 
     device, family = device_family
@@ -493,6 +493,39 @@ def test_convolutions_store_into_their_concat(device_family):
     got = PlanExecutor(build_plan(schedule, device, family, 16)).run({"x": x})
     for name, value in Int8Executor(schedule).run({"x": x}).items():
         np.testing.assert_array_equal(got[name], value, err_msg=name)
+
+
+def test_grouped_convolutions_padded_to_blocks(device_family):
+    """ShuffleNet's groups of 68 and 28 channels run as groups on the VNNI kernel where it runs,
+    each padded to whole blocks of 16 (80, 32): a residual epilogue, requantized stores of a
+    group's last 4 and 12 channels, two stored straight into their Concat.  The reference's
+    integers in every tensor."""
+    from gpu_int8.scheduler.conv_geometry import ConvGeometry
+    from gpu_int8.scheduler.vnni_gemm import as_dense_gemm
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    device, family = device_family
+    for c, cout in ((272, 272), (272, 112)):  # as groups, not one block-diagonal GEMM
+        assert as_dense_gemm(ConvGeometry(2, c, 4, 5, cout, groups=4), np.zeros((cout, c // 4, 1, 1))) is None
+    s = ScheduleBuilder("padded_groups", seed=7)
+    q = s.quantize(s.input("x", (2, 272, 4, 5)), "q", "u8", 0.03, 120)
+    a = s.conv(q, "a", 272, k=1, groups=4, dtype="i8")
+    b = s.conv(a, "b", 272, k=1, groups=4, dtype="u8", residual=a)
+    c, d = s.conv(b, "c", 112, k=1, groups=4), s.conv(b, "d", 112, k=1, groups=4, dtype="u8", act="relu")
+    cat = s.op("move", "Concat", [c, d], "cat", [(2, 224, 4, 5)], "u8", {"axis": 1})[0]
+    s.outputs += [b, s.conv(cat, "after", 16, k=1)]
+    schedule = s.build()
+    x = np.random.default_rng(7).standard_normal((2, 272, 4, 5)).astype(np.float32)
+    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
+    plan = build_plan(schedule, device, family, 16, keep_all=True, fuse=True)
+    executor = PlanExecutor(plan)
+    executor.run({"x": x})
+    assert {"a", "b", "cat", "after"} <= set(compare_all(plan, executor, want))
+    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    vnni = family == "portable" and vnni_supported(device.info, device.cache.directory)
+    assert all(kernels[n].startswith("conv_gemm_vnni") == vnni for n in "abcd"), kernels
+    if vnni and device.info.keeps_work_items_apart:
+        assert kernels["c"] == kernels["d"] == "conv_gemm_vnni:in_place", kernels
 
 
 def test_memory_reuse_and_profile(any_device):
