@@ -17,8 +17,9 @@
 // as ROW_WORDS words, zero-padded at the row's end (the weights hold zeros there too).  Where
 // the whole row lies inside the input and taps are adjacent (DW=1) those terms are one
 // stretch of NHWC bytes, read as words (vload4: any alignment).  Otherwise (borders,
-// dilation) each word is gathered from its taps, padding taps reading the zero point
-// (pad_row).  Signed activations (ACT_FLIP=1) are read with the sign bits flipped, x + 128;
+// dilation) the row is read tap by tap, a padding tap reading the zero point (pad_row): each
+// tap a run of words where CIN_G is a multiple of 4, else each word gathered byte by byte
+// from its taps.  Signed activations (ACT_FLIP=1) are read with the sign bits flipped, x + 128;
 // the host takes 128 * sum(w[c]) off comp[c].
 //
 // Layouts: x NHWC (ACT_T), y NHWC (OUT_T) unless OUT_ROW/OUT_COL/OUT_CH say otherwise (see
@@ -83,14 +84,10 @@ inline uint run_word(const __global uchar *p, int k)
     return v;
 }
 
-// word k of a kernel row whose taps start at iw0 in input row p (NULL: above or below the input)
+// word k of a kernel row whose taps start at iw0 in input row p (NULL: above or below the
+// input), byte by byte (CIN_G not a multiple of 4: a word may span taps)
 inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pad_row, int k)
 {
-#if CIN_G % 4 == 0  // the word lies inside one tap
-    const int kw = 4 * k / CIN_G, iw = iw0 + kw * DW;
-    const bool inside = p && iw >= 0 && iw < IW;
-    return as_uint(vload4(0, (inside ? p + iw * C : pad_row) + 4 * k - kw * CIN_G));
-#else
     uint v = 0;
     for (int i = 0; i < 4 && 4 * k + i < ROW_BYTES; ++i) {
         const int kw = (4 * k + i) / CIN_G, ci = 4 * k + i - kw * CIN_G, iw = iw0 + kw * DW;
@@ -98,24 +95,23 @@ inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pa
         v |= (uint)(inside ? p[iw * C + ci] : pad_row[ci]) << (8 * i);
     }
     return v;
-#endif
 }
 
-// acc[r][b] (and acc_h[r]) += the row's words (WORD(r, k)) times the matching weight words at
-// wk (and wkh)
+// acc[r][b] (and acc_h[r]) += N words of the rows (WORD(r, k), k < N) times the weight words
+// K0 + k at wk (and wkh)
 #if HALF
-#define VNNI_HALF_LOAD const int8 wh = wkh[k];
+#define VNNI_HALF_LOAD(k) const int8 wh = wkh[k];
 #define VNNI_HALF(r) acc_h[r] = VNNI8(acc_h[r], av.lo, wh);
 #else
-#define VNNI_HALF_LOAD
+#define VNNI_HALF_LOAD(k)
 #define VNNI_HALF(r)
 #endif
-#define VNNI_ROW(WORD)                                                 \
-    for (int k = 0; k < ROW_WORDS; ++k) {                              \
+#define VNNI_WORDS(K0, N, WORD)                                        \
+    for (int k = 0; k < (N); ++k) {                                    \
         int16 wv[TNB_ARR];                                             \
         _Pragma("unroll") for (int b = 0; b < TNB; ++b)                \
-            wv[b] = wk[k * TNB + b];                                   \
-        VNNI_HALF_LOAD                                                 \
+            wv[b] = wk[((K0) + k) * TNB + b];                          \
+        VNNI_HALF_LOAD((K0) + k)                                       \
         _Pragma("unroll") for (int r = 0; r < TM; ++r) {               \
             const int16 av = (int16)(ACT_WORD(WORD(r, k)));            \
             _Pragma("unroll") for (int b = 0; b < TNB; ++b)            \
@@ -125,6 +121,7 @@ inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pa
     }
 #define RUN_WORD(r, k) run_word(a[r], k)
 #define EDGE_WORD(r, k) edge_word(a[r], iw0[r], (const __global uchar *)pad_row, k)
+#define TAP_WORD(r, k) as_uint(vload4(k, tap[r]))
 
 // Where GEMM row m (pixel), channel c is stored, OUT_ROW(m) + OUT_COL(c), and which output
 // channel (index of the per-channel constants) it is: by default row-major NHWC.  A
@@ -256,9 +253,23 @@ __kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
         if (run) {
             for (int r = 0; r < TM; ++r)
                 a[r] += iw0[r] * C;
-            VNNI_ROW(RUN_WORD);
+            VNNI_WORDS(0, ROW_WORDS, RUN_WORD);
         } else {
-            VNNI_ROW(EDGE_WORD);
+#if CIN_G % 4 == 0
+            // tap by tap: each row's tap inside the input, or the zero point's row, is a run of
+            // CIN_G / 4 words (a tile touching a border of a 7x7 or 14x14 layer is most tiles)
+            for (int kw = 0; kw < KW; ++kw) {
+                const __global uchar *tap[TM];
+#pragma unroll
+                for (int r = 0; r < TM; ++r) {
+                    const int iw = iw0[r] + kw * DW;
+                    tap[r] = a[r] && iw >= 0 && iw < IW ? a[r] + iw * C : (const __global uchar *)pad_row;
+                }
+                VNNI_WORDS(kw * (CIN_G / 4), CIN_G / 4, TAP_WORD);
+            }
+#else
+            VNNI_WORDS(0, ROW_WORDS, EDGE_WORD);
+#endif
         }
         wk += ROW_WORDS * TNB;
 #if HALF
