@@ -62,6 +62,26 @@ class PlanExecutor:
         # per step and action: its launches with their buffers bound once (host steps: None)
         self._prepared = [[None if isinstance(a, HostCall) else a.prepare(self.buffers) for a in sp.actions]
                           for sp in plan.steps]
+        self._segments = self._enqueue_segments()
+
+    def _enqueue_segments(self) -> list:
+        """The plan in enqueue order: runs of ``(step index, kernel, global size, local size)``
+        between host calls ``(step index, StepPlan, HostCall)``.  A run is enqueued in one tight
+        loop: the Python around each call had cost almost a microsecond of the three a launch
+        took (PP-OCR cls: 76 launches in 0.41 ms)."""
+        segments, run = [], []
+        for i, sp in enumerate(self.plan.steps):
+            for action, prepared in zip(sp.actions, self._prepared[i], strict=True):
+                if isinstance(action, HostCall):
+                    if run:
+                        segments.append(run)
+                    segments.append((i, sp, action))
+                    run = []
+                else:
+                    run += [(i, p.kernel, p.global_size, p.local_size) for p in prepared]
+        if run:
+            segments.append(run)
+        return segments
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Outputs by name: int8 outputs dequantized, float outputs as computed."""
@@ -81,15 +101,16 @@ class PlanExecutor:
             staged.append(data)
             cl.enqueue_copy(queue, self.buffers[name], data, is_blocking=False)
         events, host_seconds = [], {}
-        for i, sp in enumerate(self.plan.steps):
-            for action, prepared in zip(sp.actions, self._prepared[i], strict=True):
-                if isinstance(action, HostCall):
-                    queue.finish()  # the kernels before it are not the host step's time
-                    start = time.perf_counter()
-                    self._host(sp, action)
-                    host_seconds[i] = host_seconds.get(i, 0.0) + time.perf_counter() - start
-                else:
-                    events += [(i, launch.enqueue().event) for launch in prepared]
+        enqueue = cl.enqueue_nd_range_kernel
+        for segment in self._segments:
+            if isinstance(segment, tuple):
+                i, sp, action = segment
+                queue.finish()  # the kernels before it are not the host step's time
+                start = time.perf_counter()
+                self._host(sp, action)
+                host_seconds[i] = host_seconds.get(i, 0.0) + time.perf_counter() - start
+            else:
+                events += [(i, enqueue(queue, kernel, g, local)) for i, kernel, g, local in segment]
         outputs = {name: self._read(name) for name in schedule.outputs}
         queue.finish()
         del staged
