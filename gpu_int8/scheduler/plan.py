@@ -31,6 +31,7 @@ from gpu_int8.scheduler.compile.lrn_group import nhwc_inputs
 from gpu_int8.scheduler.compile.move import compile_move
 from gpu_int8.scheduler.compile.move_chain import chained_step, folded_plan, move_chains
 from gpu_int8.scheduler.compile.program import ProgramBuilder
+from gpu_int8.scheduler.compile.se_gate import compile_se_gate, se_gates
 from gpu_int8.scheduler.memory import MemoryPlan, plan_memory
 
 #: defined at the top of every plan program
@@ -119,8 +120,9 @@ class Plan:
         ``<kernel>+epilogue`` when an elementwise pass runs it after an int32 result;
         ``host`` for a step NumPy computes between kernels; ``alias`` for a view of its input;
         ``fused`` for a move whose copy the next move makes (``compile/move_chain.py``), a step
-        another one's kernel computes (``lrn_q``, ``mvn_q``: ``compile/float_groups.py``), or a
-        Concat its convolutions stored (``<kernel>:in_place``: ``compile/concat_in_place.py``).
+        another one's kernel computes (``lrn_q``, ``mvn_q``: ``compile/float_groups.py``;
+        ``se_gate``: ``compile/se_gate.py``), or a Concat its convolutions stored
+        (``<kernel>:in_place``: ``compile/concat_in_place.py``).
         """
         lines = []
         for sp in self.steps:
@@ -161,7 +163,8 @@ def compile_steps(schedule: Schedule, device, family: str, subgroup_size: int | 
                   ) -> tuple[dict[str, Placement], ProgramBuilder, CompileContext, list[StepPlan]]:
     """Each step's kernels, generated into one ProgramBuilder (not built yet).  With ``fuse``,
     consecutive moves copy once (:mod:`~gpu_int8.scheduler.compile.move_chain`), an LRN or MVN
-    takes the quantization around it into its kernel (:mod:`~gpu_int8.scheduler.compile.float_groups`)
+    takes the quantization around it into its kernel (:mod:`~gpu_int8.scheduler.compile.float_groups`),
+    a squeeze-and-excitation gate runs as one kernel (:mod:`~gpu_int8.scheduler.compile.se_gate`)
     and convolutions store into the Concat after them
     (:mod:`~gpu_int8.scheduler.compile.concat_in_place`)."""
     schedule.check()
@@ -200,6 +203,7 @@ def _fusion_groups(schedule: Schedule, placements: dict[str, Placement], family:
     if family == "portable":
         nhwc_inputs(schedule, floats, placements)
     groups.update({i: (members, compile_float_group, "computed") for i, members in floats.items()})
+    groups.update({i: (members, compile_se_gate, "computed") for i, members in se_gates(schedule).items()})
     return groups
 
 

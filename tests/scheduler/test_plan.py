@@ -528,6 +528,44 @@ def test_grouped_convolutions_padded_to_blocks(device_family):
         assert kernels["c"] == kernels["d"] == "conv_gemm_vnni:in_place", kernels
 
 
+def test_squeeze_excitation_gates(device_family, monkeypatch):
+    """MobileNetV3's gates (mean over the pixels, 1x1 convolutions to a quarter of the channels
+    and back, on 1x1 pixels) run as one kernel: with the mean inside (u8 and i8 inputs, batch 2,
+    an f32 gate), or after its own kernel where the tensor is large (per-channel constants).
+    A mean another step reads too stays apart.  The reference's integers in every tensor."""
+    import gpu_int8.scheduler.compile.se_gate as se_gate
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    device, family = device_family
+    monkeypatch.setattr(se_gate, "MEAN_IN_GATE_MAX", 32 * 5 * 7)  # the 48-channel tensor is "large"
+    s = ScheduleBuilder("se", seed=9)
+    q = s.quantize(s.input("x", (2, 8, 5, 7)), "q", "u8", 0.03, 120)
+    for name, cout, dtype, per_channel, gate_out in (("s", 32, "u8", False, False), ("t", 48, "i8", True, False),
+                                                     ("u", 32, "i8", False, True), ("v", 16, "u8", False, False)):
+        x = s.conv(q, f"{name}x", cout, k=1, dtype=dtype)
+        m = s.reduce_mean(x, f"{name}m", dtype=dtype, per_channel=per_channel)
+        a = s.conv(m, f"{name}a", cout // 4, k=1, dtype="u8", act="relu")
+        g = s.conv(a, f"{name}g", cout, k=1, dtype="u8", act="clamp", out_f32=gate_out)
+        s.outputs.append(g if gate_out else s.requantize(x, f"{name}y", "u8", other=g, op="mul"))
+    s.outputs.append("vm")  # read by a model output: its gate keeps it apart
+    schedule = s.build()
+    x = np.random.default_rng(9).standard_normal((2, 8, 5, 7)).astype(np.float32)
+    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
+    plan = build_plan(schedule, device, family, 16, keep_all=True, fuse=True)
+    executor = PlanExecutor(plan)
+    outputs = executor.run({"x": x})
+    assert {"sx", "sy", "tm", "ty", "ug", "vy"} <= set(compare_all(plan, executor, want))
+    _outputs_close(outputs, Int8Executor(schedule).run({"x": x}))
+    assert len(np.unique(want["ug"])) > 40  # a float gate: every error in the mean or a sum shows
+    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    assert [kernels[n] for n in ("sm", "sa", "sg", "um", "ua", "ug")] == ["fused", "fused", "se_gate"] * 2, kernels
+    assert [kernels[n] for n in ("tm", "ta", "tg")] == ["reduce_mean", "fused", "se_gate"], kernels
+    assert kernels["vm"] == "reduce_mean" and kernels["vg"] == "se_gate", kernels
+    assert "sm" not in executor.buffers and "sa" not in executor.buffers
+    stored = build_plan(schedule, device, family, 16, keep_all=True)
+    assert "se_gate" not in {sp.kernel for sp in stored.steps}
+
+
 def test_memory_reuse_and_profile(any_device):
     schedule = zoo(batch=1)
     x = np.random.default_rng(3).standard_normal((1, 3, 17, 19)).astype(np.float32)
