@@ -142,7 +142,9 @@ def compile_reduce_mean(ctx: CompileContext, step: Step) -> StepPlan | None:
         "X_OFF": xp.offset(in_coords), "COUNT_R": count, "CV": cv, **epilogue,
     }
     refs = ctx.builder.instance(kernel_source("plan_reduce.cl"), defines, prelude=code.source)
-    gsize, lsize = global_1d(yp.physical_size // cv, 16)
+    # channel vectors kept apart: work-groups of one, so that few of them still spread over the
+    # cores (PP-OCRv4 det's mean over 96 x 160 x 160 is six, which one group kept on one core)
+    gsize, lsize = global_1d(yp.physical_size // cv, 1 if cv > 1 else 16)
     launch = Launch(refs["reduce_mean"], [("t", y_name), ("t", x_name), ("b", ctx.epilogue_buffer(code))],
                     gsize, lsize, "reduce_mean")
     return StepPlan(step, "reduce_mean", "opencl", [launch])
