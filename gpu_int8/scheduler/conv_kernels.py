@@ -27,7 +27,6 @@ from .dot_gemm import (
 )
 from .layouts import BLOCK, blocks
 from .vnni_gemm import (
-    VNNI_ROWS,
     gemm_channels,
     pack_weights_vnni,
     pack_weights_vnni_groups,
@@ -36,6 +35,7 @@ from .vnni_gemm import (
     vnni_group_channels,
     vnni_half_block,
     vnni_local_size,
+    vnni_rows,
 )
 from .vnni_probe import vnni_supported
 
@@ -399,7 +399,7 @@ class ConvKernel:
         else:
             tnb, half = vnni_channel_blocks(g.cout), vnni_half_block(g.cout)
             packed = pack_weights_vnni(weights, g, tnb, half)
-        self.tile = tile or VNNI_ROWS[tnb + half]
+        self.tile = tile or vnni_rows(tnb + half, self.act_dtype == np.int8)
         opts = [info.cl_std_option]
         self._pad = alloc.from_numpy(np.full(max(g.cin_g, g.c), pad[0], self.act_dtype))
         defines.update(TM=self.tile, TNB=tnb, HALF=int(half), ACT_FLIP=int(self.act_dtype == np.int8))
