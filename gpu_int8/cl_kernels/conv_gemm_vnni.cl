@@ -212,13 +212,16 @@ inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pa
 } while (0)
 
 __attribute__((intel_reqd_sub_group_size(1)))  // lanes are channels, not work-items
-__kernel void conv_gemm_vnni(__global const ACT_T *x,      // [N][IH][IW][C]
-                             __global const int16 *w,      // [COUT_P/NB][K4][TNB] x 64 bytes (HALF: then [K4] x 32)
-                             __global const int *comp,     // [COUT]
-                             __global const float *mscale, // [COUT]
-                             __global const float *bias,   // [COUT]
-                             __global OUT_T *y,            // [N][OH][OW][COUT]
-                             __global const ACT_T *pad_row,// CIN copies of the zero point
+// restrict: y is no input's buffer (a step's inputs and outputs live at once in a plan); with
+// the compiler free to keep loads across stores, a residual epilogue's store loop (affine,
+// relu, add) took 64 -> 256 1x1 at 56x56 from 0.154 to 0.104 ms
+__kernel void conv_gemm_vnni(__global const ACT_T *restrict x,      // [N][IH][IW][C]
+                             __global const int16 *restrict w,      // [COUT_P/NB][K4][TNB] x 64 bytes (HALF: then [K4] x 32)
+                             __global const int *restrict comp,     // [COUT]
+                             __global const float *restrict mscale, // [COUT]
+                             __global const float *restrict bias,   // [COUT]
+                             __global OUT_T *restrict y,            // [N][OH][OW][COUT]
+                             __global const ACT_T *restrict pad_row,// CIN copies of the zero point
                              int M, int lo, int hi EPI_ARGS)
 {
     const int nb = get_global_id(0);

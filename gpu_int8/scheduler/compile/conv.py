@@ -148,8 +148,9 @@ def fused_epilogue(ctx: CompileContext, step: Step, y_p: Placement) -> tuple[Fus
         return None
     values = {k: f"(float)epi_in{k}[off]" for k in code.inputs}
     store = store_expr(y_p.dtype, code.call("(float)(acc)", "(c)", "epi_k", values), program=step.epilogue)
-    params = ", __global const float *epi_k" + "".join(
-        f", __global const {ctx.placement(step.inputs[k]).cl_type} *epi_in{k}" for k in code.inputs)
+    # restrict: no operand is the output's buffer (a step's inputs and outputs live at once)
+    params = ", __global const float *restrict epi_k" + "".join(
+        f", __global const {ctx.placement(step.inputs[k]).cl_type} *restrict epi_in{k}" for k in code.inputs)
     # 8 (conv_gemm_portable), 4 (conv_gemm_dot) or 16 (conv_gemm_vnni, Intel's runtime only)
     # consecutive channels at once, for kernels that hold them in a vector
     stores = {}
