@@ -2,8 +2,9 @@
 //   out[OB + sum(i_d * os_d)] = in[IB + sum(i_d * is_d)] over an N-D box of BOX_COUNT elements.
 // Stored values are copied bit for bit.  Instance macros (gpu_int8/scheduler/compile/move.py):
 //   E_T              element type of one size (uchar for u8/i8, uint for 32-bit tensors)
-//   BOX_VEC          elements one work-item copies: a run contiguous on both sides (1, 2, 4, 8, 16);
-//                    vector loads keep CPU runtimes from loading byte by byte
+//   BOX_VEC          elements one work-item copies: a run contiguous on both sides; vector loads
+//                    keep CPU runtimes from loading byte by byte
+//   BOX_RUN_COPY     (BOX_VEC not 1, 2, 4, 8 or 16) statements copying them as several vectors
 //   BOX_COUNT        work-items (elements in the box / BOX_VEC, or / (TILE_O * TILE_I))
 //   BOX_OFFSETS(i)   statements declaring int o, s: the output and input offsets of work-item i's
 //                    first element (the box's shape and strides are constants of the instance)
@@ -32,6 +33,8 @@ __kernel void copy_box(__global E_T *out, __global const E_T *in)
         for (int b = 0; b < TILE_O; b++)
             tile[a * TILE_O + b] = runs[b * TILE_I + a];
     BOX_CAT(vstore, TILE_N)(BOX_CAT(vload, TILE_N)(0, tile), 0, out + o);
+#elif defined(BOX_RUN_COPY)
+    BOX_RUN_COPY
 #elif BOX_VEC == 1
     out[o] = in[s];
 #else
