@@ -17,6 +17,7 @@ between layouts for free.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ from gpu_int8.scheduler.compile.lrn_group import nhwc_inputs
 from gpu_int8.scheduler.compile.move import compile_move
 from gpu_int8.scheduler.compile.move_chain import chained_step, folded_plan, move_chains
 from gpu_int8.scheduler.compile.program import ProgramBuilder
+from gpu_int8.scheduler.compile.requantize_first import compile_requantized_move, requantize_first
 from gpu_int8.scheduler.compile.se_gate import compile_se_gate, se_gates
 from gpu_int8.scheduler.memory import MemoryPlan, plan_memory
 
@@ -121,7 +123,8 @@ class Plan:
         ``host`` for a step NumPy computes between kernels; ``alias`` for a view of its input;
         ``fused`` for a move whose copy the next move makes (``compile/move_chain.py``), a step
         another one's kernel computes (``lrn_q``, ``mvn_q``: ``compile/float_groups.py``;
-        ``se_gate``: ``compile/se_gate.py``), or a Concat its convolutions stored
+        ``se_gate``: ``compile/se_gate.py``; a requantization an upsampling's ``eltwise+copy_box``
+        took first: ``compile/requantize_first.py``), or a Concat its convolutions stored
         (``<kernel>:in_place``: ``compile/concat_in_place.py``).
         """
         lines = []
@@ -164,7 +167,8 @@ def compile_steps(schedule: Schedule, device, family: str, subgroup_size: int | 
     """Each step's kernels, generated into one ProgramBuilder (not built yet).  With ``fuse``,
     consecutive moves copy once (:mod:`~gpu_int8.scheduler.compile.move_chain`), an LRN or MVN
     takes the quantization around it into its kernel (:mod:`~gpu_int8.scheduler.compile.float_groups`),
-    a squeeze-and-excitation gate runs as one kernel (:mod:`~gpu_int8.scheduler.compile.se_gate`)
+    a squeeze-and-excitation gate runs as one kernel (:mod:`~gpu_int8.scheduler.compile.se_gate`),
+    an upsampling requantizes before it gathers (:mod:`~gpu_int8.scheduler.compile.requantize_first`)
     and convolutions store into the Concat after them
     (:mod:`~gpu_int8.scheduler.compile.concat_in_place`)."""
     schedule.check()
@@ -175,6 +179,9 @@ def compile_steps(schedule: Schedule, device, family: str, subgroup_size: int | 
     groups = _fusion_groups(schedule, placements, family) if fuse else {}
     if fuse and family == "portable":
         ctx.in_place = concat_targets(schedule, placements)
+    grouped = {j for members, _, _ in groups.values() for j in members}
+    pairs = {i: j for i, j in (requantize_first(schedule) if fuse else {}).items() if not {i, j} & grouped}
+    done_early: dict[int, str] = {}  # requantizations an upsampling's kernels computed -> its name
     steps: list[StepPlan] = []
     while len(steps) < len(schedule.steps):
         i = len(steps)
@@ -185,10 +192,16 @@ def compile_steps(schedule: Schedule, device, family: str, subgroup_size: int | 
         whole = compile_group(ctx, group) if group else None
         if whole is not None:
             planned = [folded_plan(s, group[-1].name, verb) for s in group[:-1]] + [whole]
+        elif i in done_early:
+            step = schedule.steps[i]
+            planned = [folded_plan(dataclasses.replace(step, inputs=[]), done_early[i], "computed")]
         else:
             ctx.step_index = i
             builder.current_step = schedule.steps[i].name
-            planned = [compile_step(ctx, schedule.steps[i])]
+            early = compile_requantized_move(ctx, schedule.steps[i], schedule.steps[pairs[i]]) if i in pairs else None
+            if early is not None:
+                done_early[pairs[i]] = schedule.steps[i].name
+            planned = [early or compile_step(ctx, schedule.steps[i])]
         for sp in planned:
             sp.precision = schedule.precision(schedule.steps[len(steps)])
             steps.append(sp)

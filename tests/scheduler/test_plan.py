@@ -566,6 +566,47 @@ def test_squeeze_excitation_gates(device_family, monkeypatch):
     assert "se_gate" not in {sp.kernel for sp in stored.steps}
 
 
+def test_upsampling_requantizes_first(device_family):
+    """PP-OCRv4 det's nearest upsamplings, each requantized (per channel) for a Concat, a step
+    later or right after: the requantization runs on the small tensor at the upsampling's place
+    and the gather copies its integers (the reference's); an upsampling another step reads too,
+    and a requantization with a second operand, keep their order."""
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    device, family = device_family
+    attrs = {"mode": "nearest", "shape_calculation_mode": "scales", "coordinate_transformation_mode": "asymmetric",
+             "nearest_mode": "floor", "opset": 11}
+    s = ScheduleBuilder("upsample", seed=5)
+    q = s.quantize(s.input("x", (2, 8, 3, 4)), "q", "i8", 0.03, 0)
+    small = s.conv(q, "small", 24, k=1, dtype="i8")
+
+    def upsample(name, factor):
+        return s.op("move", "Interpolate", [small], name, [(2, 24, 3 * factor, 4 * factor)], "i8", attrs,
+                    [np.array([1, 1, factor, factor], np.float32)])[0]
+
+    up2, up2b, up4 = upsample("up2", 2), upsample("up2b", 2), upsample("up4", 4)
+    kept, other = upsample("kept", 2), upsample("other", 2)
+    r4 = s.requantize(up4, "r4", "i8")
+    r2 = s.requantize(up2, "r2", "i8")
+    rk = s.requantize(kept, "rk", "u8", act="relu")
+    ro = s.requantize(other, "ro", "i8", other=kept, op="add")
+    cat = s.op("move", "Concat", [r2, s.requantize(up2b, "r2b", "i8")], "cat", [(2, 48, 6, 8)], "i8", {"axis": 1})[0]
+    s.outputs += [cat, r4, rk, ro, kept]
+    schedule = s.build()
+    x = np.random.default_rng(5).standard_normal((2, 8, 3, 4)).astype(np.float32)
+    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
+    plan = build_plan(schedule, device, family, 16, keep_all=True, fuse=True)
+    executor = PlanExecutor(plan)
+    executor.run({"x": x})
+    assert {"r2", "r2b", "r4", "cat", "rk", "ro"} <= set(compare_all(plan, executor, want))
+    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    assert all(kernels[n].startswith("eltwise+") for n in ("up2", "up2b", "up4")), kernels  # + a copy
+    assert kernels["r2"] == kernels["r4"] == "fused" and "up2" not in executor.buffers, kernels
+    assert not kernels["kept"].startswith("eltwise") and kernels["ro"] == kernels["rk"] == "eltwise", kernels
+    stored = build_plan(schedule, device, family, 16, keep_all=True)
+    assert not any(sp.kernel.startswith("eltwise+") for sp in stored.steps)
+
+
 def test_memory_reuse_and_profile(any_device):
     schedule = zoo(batch=1)
     x = np.random.default_rng(3).standard_normal((1, 3, 17, 19)).astype(np.float32)
