@@ -63,6 +63,17 @@ def _checked_kernels(schedule, device, family: str, x: np.ndarray, names) -> dic
     return {sp.step.name: sp.kernel for sp in plan.steps}
 
 
+def _fused_plan(schedule, device, family: str, x: np.ndarray, names):
+    """A ``keep_all`` plan with fusion on, run on input ``x``, after checking that the tensors
+    ``names`` hold the int8 reference's values: (each step's kernel, the executor, its outputs)."""
+    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
+    plan = build_plan(schedule, device, family, 16, keep_all=True, fuse=True)
+    executor = PlanExecutor(plan)
+    outputs = executor.run({"x": x})
+    assert set(names) <= set(compare_all(plan, executor, want))
+    return {sp.step.name: sp.kernel for sp in plan.steps}, executor, outputs
+
+
 def test_zoo_matches_reference(device_family):
     device, family = device_family
     schedule = zoo()
@@ -397,17 +408,13 @@ def test_lrn_with_its_quantization_in_one_kernel(device_family):
     s.outputs += [l4, quantize(l4, "q4", "u8")]
     schedule = s.build()
     x = np.random.default_rng(6).standard_normal((2, 8, 9, 7)).astype(np.float32) * 2
-    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
-    plan = build_plan(schedule, device, family, 16, keep_all=True, fuse=True)
-    executor = PlanExecutor(plan)
-    executor.run({"x": x})
-    assert {"q1", "q2", "q3", "q4", "after"} <= set(compare_all(plan, executor, want))
-    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    kernels, executor, outputs = _fused_plan(schedule, device, family, x, {"q1", "q2", "q3", "q4", "after"})
     assert [kernels[n] for n in ("d1", "l1", "l2", "d3", "l3")] == ["fused"] * 5, kernels
     assert [kernels[n] for n in ("q1", "q2", "q3", "l4", "q4")] == ["lrn_q"] * 3 + ["lrn", "eltwise"]
     # the convolution's float output, stored NHWC for the LRN where the convolutions work in NHWC
-    assert plan.placements["cf"].layout == ("nhwc" if family == "portable" else "plain")
-    assert not all(np.array_equal(want["q1"][:, i], want["q1"][:, 0]) for i in range(32))
+    assert executor.plan.placements["cf"].layout == ("nhwc" if family == "portable" else "plain")
+    q1 = executor._read("q1")
+    assert not all(np.array_equal(q1[:, i], q1[:, 0]) for i in range(32))
     shared = PlanExecutor(build_plan(schedule, device, family, 16)).run({"x": x})
     for name, value in Int8Executor(schedule).run({"x": x}).items():
         np.testing.assert_array_equal(shared[name], value, err_msg=name)
@@ -477,12 +484,7 @@ def test_convolutions_store_into_their_concat(device_family):
     s.outputs.append(c2)
     schedule = s.build()
     x = np.random.default_rng(3).standard_normal((2, 16, 9, 7)).astype(np.float32)
-    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
-    plan = build_plan(schedule, device, family, 16, keep_all=True, fuse=True)
-    executor = PlanExecutor(plan)
-    executor.run({"x": x})
-    assert {"cat", "cat2", "after", "also"} <= set(compare_all(plan, executor, want))
-    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    kernels, executor, outputs = _fused_plan(schedule, device, family, x, {"cat", "cat2", "after", "also"})
     in_place = family == "portable" and vnni_supported(device.info, device.cache.directory) \
         and device.info.keeps_work_items_apart
     stored = {n for n in kernels if kernels[n].endswith(":in_place")}
@@ -516,12 +518,7 @@ def test_grouped_convolutions_padded_to_blocks(device_family):
     s.outputs += [b, s.conv(cat, "after", 16, k=1)]
     schedule = s.build()
     x = np.random.default_rng(7).standard_normal((2, 272, 4, 5)).astype(np.float32)
-    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
-    plan = build_plan(schedule, device, family, 16, keep_all=True, fuse=True)
-    executor = PlanExecutor(plan)
-    executor.run({"x": x})
-    assert {"a", "b", "cat", "after"} <= set(compare_all(plan, executor, want))
-    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    kernels, executor, outputs = _fused_plan(schedule, device, family, x, {"a", "b", "cat", "after"})
     vnni = family == "portable" and vnni_supported(device.info, device.cache.directory)
     assert all(kernels[n].startswith("conv_gemm_vnni") == vnni for n in "abcd"), kernels
     if vnni and device.info.keeps_work_items_apart:
@@ -550,14 +547,9 @@ def test_squeeze_excitation_gates(device_family, monkeypatch):
     s.outputs.append("vm")  # read by a model output: its gate keeps it apart
     schedule = s.build()
     x = np.random.default_rng(9).standard_normal((2, 8, 5, 7)).astype(np.float32)
-    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
-    plan = build_plan(schedule, device, family, 16, keep_all=True, fuse=True)
-    executor = PlanExecutor(plan)
-    outputs = executor.run({"x": x})
-    assert {"sx", "sy", "tm", "ty", "ug", "vy"} <= set(compare_all(plan, executor, want))
+    kernels, executor, outputs = _fused_plan(schedule, device, family, x, {"sx", "sy", "tm", "ty", "ug", "vy"})
     _outputs_close(outputs, Int8Executor(schedule).run({"x": x}))
-    assert len(np.unique(want["ug"])) > 40  # a float gate: every error in the mean or a sum shows
-    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    assert len(np.unique(outputs["ug"])) > 40  # a float gate: every error in the mean or a sum shows
     assert [kernels[n] for n in ("sm", "sa", "sg", "um", "ua", "ug")] == ["fused", "fused", "se_gate"] * 2, kernels
     assert [kernels[n] for n in ("tm", "ta", "tg")] == ["reduce_mean", "fused", "se_gate"], kernels
     assert kernels["vm"] == "reduce_mean" and kernels["vg"] == "se_gate", kernels
@@ -594,12 +586,7 @@ def test_upsampling_requantizes_first(device_family):
     s.outputs += [cat, r4, rk, ro, kept]
     schedule = s.build()
     x = np.random.default_rng(5).standard_normal((2, 8, 3, 4)).astype(np.float32)
-    want = Int8Executor(schedule).run({"x": x}, keep_all=True)
-    plan = build_plan(schedule, device, family, 16, keep_all=True, fuse=True)
-    executor = PlanExecutor(plan)
-    executor.run({"x": x})
-    assert {"r2", "r2b", "r4", "cat", "rk", "ro"} <= set(compare_all(plan, executor, want))
-    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    kernels, executor, outputs = _fused_plan(schedule, device, family, x, {"r2", "r2b", "r4", "cat", "rk", "ro"})
     assert all(kernels[n].startswith("eltwise+") for n in ("up2", "up2b", "up4")), kernels  # + a copy
     assert kernels["r2"] == kernels["r4"] == "fused" and "up2" not in executor.buffers, kernels
     assert not kernels["kept"].startswith("eltwise") and kernels["ro"] == kernels["rk"] == "eltwise", kernels
