@@ -19,8 +19,9 @@
 // stretch of NHWC bytes, read as words (vload4: any alignment).  Otherwise (borders,
 // dilation) each word is read from its tap, a padding tap reading the zero point (pad_row):
 // wider taps (CIN_G a multiple of 4 over 16) one run of words each, narrower a word at a time
-// (gathered byte by byte where CIN_G is not a multiple of 4).  Signed activations (ACT_FLIP=1) are read with the sign bits flipped, x + 128;
-// the host takes 128 * sum(w[c]) off comp[c].
+// (gathered byte by byte where CIN_G is not a multiple of 4).  Signed activations
+// (ACT_FLIP=1) are read with the sign bits flipped, x + 128; the host takes 128 * sum(w[c])
+// off comp[c].
 //
 // Layouts: x NHWC (ACT_T), y NHWC (OUT_T) unless OUT_ROW/OUT_COL/OUT_CH say otherwise (see
 // below); weights [COUT_P/(16 TNB)][KH*ROW_WORDS][TNB][16][4] int8, channels zero-padded to
