@@ -39,7 +39,8 @@ PORTABLE_VARIANTS = ("float", "dot", "vnni")
 
 def portable_variant(g: ConvGeometry, on_gpu: bool = False, vnni: bool = False, min_run: int = DOT_MIN_RUN) -> str:
     """Which portable GEMM kernel runs a convolution: "vnni" (512-bit VNNI, see vnni_gemm.py)
-    where the device runs it (``vnni``) and the layer has one group; else "dot" (integer dot
+    where the device runs it (``vnni``) and the kernel takes the layer (:func:`vnni_applies`:
+    one group, or groups it pads to whole blocks); else "dot" (integer dot
     products, vectorized by the CPU compiler into 128-bit VNNI / pmaddwd; each output is one
     dot product over its KH*KW*CIN_G terms, or KH runs of KW*CIN_G) when that product is long
     enough (``min_run`` terms), else "float" (exact float32 FMA blocks over 16 output channels).
