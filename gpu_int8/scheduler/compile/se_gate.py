@@ -91,16 +91,15 @@ def compile_se_gate(ctx: CompileContext, steps: list[Step]) -> StepPlan | None:
               "STORE_A(v)": store_expr(a_p.dtype, "(v)", program=a.epilogue),
               "EPI_B(v,c)": codes["b"].call("(v)", _channel(b, "(c)"), "kb", {}),
               "STORE_B(v)": store_expr(y_p.dtype, "(v)", program=b.epilogue)}
-    mean_buffer = ctx.dummy_buffer()
     if mean is not None:
         codes["r"] = step_epilogue(mean, m_p, "ser")
         h, w = x_p.shape[2:]
         macros.update({"HW": h * w, "X_OFF(n,c,p)": x_p.offset(["n", "c", f"(p) / {w}", f"(p) % {w}"]),
                        "EPI_R(v,c)": codes["r"].call("(v)", _channel(mean, "(c)"), "kr", {}),
                        "STORE_R(v)": store_expr(m_p.dtype, "(v)", program=mean.epilogue)})
-        mean_buffer = ctx.epilogue_buffer(codes["r"])
     if any(code.inputs for code in codes.values()):
         return None
+    mean_buffer = ctx.epilogue_buffer(codes["r"]) if mean is not None else ctx.dummy_buffer()
     prelude = "".join(code.source for code in codes.values())
     kernel = ctx.builder.instance(kernel_source("plan_se_gate.cl"), macros, prelude=prelude)["se_gate"]
     weights = [ctx.const(np.ascontiguousarray(s.consts["w"].reshape(s.consts["w"].shape[1:3]).T.astype(np.int8)))
