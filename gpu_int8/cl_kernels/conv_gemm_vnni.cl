@@ -185,12 +185,9 @@ inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pa
 #else
 #define HAS_STORE4 0
 #endif
-// n channels of a row one at a time, from GEMM channel c (layer channel lc), from the int array
-// t of their sums without comp
-#define STORE_EACH(t, c, lc, n, row) for (int j_ = 0; j_ < (n); ++j_) { \
-    const size_t o_ = (row) + OUT_COL((lc) + j_); y[o_] = STORE_ONE((t)[j_] + comp[(c) + j_], (lc) + j_, o_); }
-// a group's last PART channels (fewer than 16) of a row, from the int array t of their sums with
-// comp, from layer channel lc: 8 and 4 at once where the store mode can, then one at a time
+// a group's (with HALF, the layer's) last PART channels (fewer than 16) of a row, from the int
+// array t of their sums with comp, from layer channel lc: 8 and 4 at once where the store mode
+// can, then one at a time
 #define PART (COUT_G % 16)
 #if HAS_STORE8 && PART >= 8
 #define PART_STORE8(t, lc, row, j) STORE8(vload8(0, t), lc, (row) + OUT_COL(lc)); j = 8;
@@ -345,14 +342,9 @@ __kernel void conv_gemm_vnni(__global const ACT_T *restrict x,      // [N][IH][I
     const int c = TNB * 16;
 #pragma nounroll
     for (int r = 0; r < TM && m0 + r < M; ++r) {
-        const size_t row = ROW_OF(r);
-#if COUT == TNB * 16 + 8 && HAS_STORE8
-        STORE8(acc_h[r] + vload8(0, comp + c), c, row + OUT_COL(c));
-#else
-        int t[8];
-        vstore8(acc_h[r], 0, t);
-        STORE_EACH(t, c, c, COUT - c, row);
-#endif
+        int t[8];  // the last COUT % 16 channels (HALF: one group)
+        vstore8(acc_h[r] + vload8(0, comp + c), 0, t);
+        STORE_PART(t, c, ROW_OF(r));
     }
 #endif
 }
