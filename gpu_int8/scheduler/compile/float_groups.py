@@ -19,14 +19,12 @@ the steps apart.
 
 from __future__ import annotations
 
-import dataclasses
-
 from gpu_int8.schedule import Schedule, Step
 from gpu_int8.scheduler.compile.actions import Launch, StepPlan
 from gpu_int8.scheduler.compile.context import CompileContext, step_epilogue, store_expr
 from gpu_int8.scheduler.compile.float_ops import mvn_setup
 from gpu_int8.scheduler.compile.lrn_group import compile_lrn_group, lrn_fits
-from gpu_int8.scheduler.compile.move_chain import read_once
+from gpu_int8.scheduler.compile.move_chain import grouped_step, read_once
 from gpu_int8.scheduler.program_cache import kernel_source
 
 
@@ -58,13 +56,6 @@ def float_groups(schedule: Schedule) -> dict[int, list[int]]:
         if _fits(op, quant, deq, schedule):
             groups[i - 1 if deq else i] = list(range(i - 1 if deq else i, i + 2))
     return groups
-
-
-def grouped_step(steps: list[Step]) -> Step:
-    """The group as one step: the first one's input, the quantization's output and program."""
-    last = steps[-1]
-    return dataclasses.replace(last, inputs=[steps[0].inputs[0]],
-                               absorbed=[a for s in steps for a in s.absorbed])
 
 
 def compile_float_group(ctx: CompileContext, steps: list[Step]) -> StepPlan | None:

@@ -7,6 +7,10 @@ each, one of them between layouts element by element.
 A chain is consecutive move steps, each with one tensor input and one output, every
 intermediate read by the next step only and not a model output.  Plans built with
 ``keep_all`` (tests reading every tensor) keep every move.
+
+The other step groups (``float_groups.py``, ``se_gate.py``) share its helpers: which
+tensors have one reader (:func:`read_once`), a group as one step (:func:`grouped_step`) and
+the plan of a member whose work another kernel does (:func:`folded_plan`).
 """
 
 from __future__ import annotations
@@ -72,6 +76,13 @@ def chained_step(steps: list[Step]) -> MoveChain:
     last = steps[-1]
     return MoveChain(last.name, "move", [steps[0].inputs[0]], list(last.outputs), dict(last.attrs), {},
                      absorbed=[a for s in steps for a in s.absorbed], chain=list(steps))
+
+
+def grouped_step(steps: list[Step]) -> Step:
+    """Steps compiled as one kernel as one step: the first one's input, the last one's outputs
+    and program, what they all absorbed."""
+    return dataclasses.replace(steps[-1], inputs=[steps[0].inputs[0]],
+                               absorbed=[a for s in steps for a in s.absorbed])
 
 
 def folded_plan(step: Step, into: str, verb: str = "moved") -> StepPlan:

@@ -60,6 +60,7 @@ def compile_requantized_move(ctx: CompileContext, move: Step, requant: Step) -> 
     small = compile_eltwise(ctx, dataclasses.replace(requant, inputs=[src], outputs=[scratch]))
     gather = compile_move(ctx, _reading(move, scratch, out))
     if gather is None or gather.where != "opencl" or small.where != "opencl":
+        del ctx.scratch[scratch], ctx.placements[scratch]  # the steps compile apart: no tensor
         return None
     return StepPlan(dataclasses.replace(move, outputs=[out]), f"{small.kernel}+{gather.kernel}", "opencl",
                     small.actions + gather.actions)

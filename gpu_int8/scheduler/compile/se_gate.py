@@ -16,14 +16,12 @@ with ``keep_all`` keep the steps apart.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from gpu_int8.schedule import Schedule, Step
 from gpu_int8.scheduler.compile.actions import Launch, StepPlan
 from gpu_int8.scheduler.compile.context import CompileContext, step_epilogue, store_expr
-from gpu_int8.scheduler.compile.move_chain import read_once
+from gpu_int8.scheduler.compile.move_chain import grouped_step, read_once
 from gpu_int8.scheduler.program_cache import kernel_source
 
 #: a ReduceMean over at most this many elements joins its gate's kernel (one work-group, one
@@ -108,8 +106,7 @@ def compile_se_gate(ctx: CompileContext, steps: list[Step]) -> StepPlan | None:
     launch = Launch(kernel, [("t", y_name), ("t", x_name), ("b", weights[0]), ("b", comps[0]), ("b", weights[1]),
                              ("b", comps[1]), ("b", mean_buffer), ("b", ctx.epilogue_buffer(codes["a"])),
                              ("b", ctx.epilogue_buffer(codes["b"]))], (n * LOCAL,), (LOCAL,), "se_gate")
-    whole = dataclasses.replace(b, inputs=[x_name], absorbed=[s for step in steps for s in step.absorbed])
-    return StepPlan(whole, "se_gate", "opencl", [launch])
+    return StepPlan(grouped_step(steps), "se_gate", "opencl", [launch])
 
 
 def _channel(step: Step, c: str) -> str:
