@@ -111,10 +111,13 @@ class PlanExecutor:
                 host_seconds[i] = host_seconds.get(i, 0.0) + time.perf_counter() - start
             else:
                 events += [(i, enqueue(queue, kernel, g, local)) for i, kernel, g, local in segment]
+        # the last run's events are released here, while the kernels run: after them, the
+        # releases had taken 20 us of PP-OCR cls's 0.38 ms (cls 1.04x, ResNet-50 and det 1.01x)
+        self._events = events
         outputs = {name: self._read(name) for name in schedule.outputs}
         queue.finish()
         del staged
-        self._events, self._host_seconds = events, host_seconds
+        self._host_seconds = host_seconds
         return {name: _as_output(schedule.tensors[name], data) for name, data in outputs.items()}
 
     def _read(self, name: str) -> np.ndarray:
