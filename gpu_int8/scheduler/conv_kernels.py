@@ -57,6 +57,8 @@ class FusedEpilogue:
     ``off`` (the first element's offset), for kernels that hold channels in vectors; ``store4``
     the same for 4 channels from ``acc4``, ``store16`` for 16 from ``acc16`` (set only for
     Intel's CPU runtime: PoCL mishandles 16-wide function arguments, see requant.cl).
+    ``prefetch``, when set, is a statement asking for ``n`` elements of every operand from
+    offset ``off`` (the vnni kernel issues it before its reduction).
     """
 
     prelude: str
@@ -67,6 +69,7 @@ class FusedEpilogue:
     store8: str = ""
     store4: str = ""
     store16: str = ""
+    prefetch: str = ""
 
 
 ACT_TYPES = {np.dtype(np.uint8): "uchar", np.dtype(np.int8): "char"}
@@ -256,6 +259,8 @@ class ConvKernel:
                 defines["EPI_STORE4(acc4,c,off)"] = self.epilogue.store4
             if self.epilogue.store16:  # kernels holding 16 channels in a vector (vnni, dwconv with CV=16)
                 defines["EPI_STORE16(acc16,c,off)"] = self.epilogue.store16
+            if self.epilogue.prefetch:
+                defines["EPI_PREFETCH(off,n)"] = self.epilogue.prefetch
             self._program_kw = {"prelude": self.epilogue.prelude}
             consts = self.epilogue.consts if self.epilogue.consts.size else np.zeros(1, np.float32)
             self._extra = (alloc.from_numpy(np.asarray(consts, np.float32)),)

@@ -161,8 +161,9 @@ def fused_epilogue(ctx: CompileContext, step: Step, y_p: Placement) -> tuple[Fus
         stored = store_expr(y_p.dtype, value, width, step.epilogue)
         stores[width] = (vec.source, f"vstore{width}({stored}, 0, y + (off))")
     source = code.source + "".join(src for src, _ in stores.values())
+    prefetch = "".join(f"prefetch(epi_in{k} + (off), n);" for k in code.inputs)
     return FusedEpilogue(source, store, y_p.cl_type, params, code.consts, stores[8][1], stores[4][1],
-                         stores.get(16, ("", ""))[1]), ops
+                         stores.get(16, ("", ""))[1], prefetch), ops
 
 
 
