@@ -249,9 +249,10 @@ __kernel void conv_gemm_vnni(__global const ACT_T *restrict x,      // [N][IH][I
     // reduction so they arrive while it runs: the branch was stored a few layers back and may
     // have left the caches (ResNet-50's 128 -> 512 1x1 + add at 28x28: 0.13 -> 0.10 ms where
     // the caches were shared; no change where they held it).  Prefetching the output's lines
-    // as well made every layer slower.
+    // as well made every layer slower.  Only the layer's channels: a padded group's block
+    // can reach past the last one.
     for (int r = 0; r < TM && m0 + r < M; ++r)
-        EPI_PREFETCH((size_t)(m0 + r) * COUT + LAYER_CH(nb * NB), NB);
+        EPI_PREFETCH((size_t)(m0 + r) * COUT + LAYER_CH(nb * NB), min(NB, COUT - LAYER_CH(nb * NB)));
 #endif
     const __global int16 *wk = w + (size_t)nb * K4 * TNB;
     const __global uchar *a[TM];
