@@ -611,6 +611,9 @@ def test_memory_reuse_and_profile(any_device):
     assert by_name["c1"].launches == 1 + by_name["c1"].kernel.startswith("im2col+")
     assert by_name["c1"].precision == "U8" and by_name["sm"].precision == "FP32"
     assert all(p.seconds > 0 for p in profile if p.where == "opencl")
+    # a second run: the profile is that run's (the first run's events are released during it)
+    executor.run({"x": x})
+    assert [(p.name, p.launches) for p in executor.profile()] == [(p.name, p.launches) for p in profile]
 
 
 def test_threads_share_one_plan(any_device):
