@@ -32,6 +32,7 @@ from gpu_int8.scheduler.compile.lrn_group import nhwc_inputs
 from gpu_int8.scheduler.compile.move import compile_move
 from gpu_int8.scheduler.compile.move_chain import chained_step, folded_plan, move_chains
 from gpu_int8.scheduler.compile.program import ProgramBuilder
+from gpu_int8.scheduler.compile.requantize_and_copy import compile_requantize_and_copy, requantize_and_copy
 from gpu_int8.scheduler.compile.requantize_first import compile_requantized_move, requantize_first
 from gpu_int8.scheduler.compile.se_gate import compile_se_gate, se_gates
 from gpu_int8.scheduler.memory import MemoryPlan, plan_memory
@@ -168,9 +169,10 @@ def compile_steps(schedule: Schedule, device, family: str, subgroup_size: int | 
     consecutive moves copy once (:mod:`~gpu_int8.scheduler.compile.move_chain`), an LRN or MVN
     takes the quantization around it into its kernel (:mod:`~gpu_int8.scheduler.compile.float_groups`),
     a squeeze-and-excitation gate runs as one kernel (:mod:`~gpu_int8.scheduler.compile.se_gate`),
-    an upsampling requantizes before it gathers (:mod:`~gpu_int8.scheduler.compile.requantize_first`)
-    and convolutions store into the Concat after them
-    (:mod:`~gpu_int8.scheduler.compile.concat_in_place`)."""
+    an upsampling requantizes before it gathers (:mod:`~gpu_int8.scheduler.compile.requantize_first`),
+    convolutions store into the Concat after them
+    (:mod:`~gpu_int8.scheduler.compile.concat_in_place`) and a requantization stores its input into
+    the Concat that copies it too (:mod:`~gpu_int8.scheduler.compile.requantize_and_copy`)."""
     schedule.check()
     placements = assign_layouts(schedule, family)
     builder = ProgramBuilder(device, build_options(device.info, family), HEADER)
@@ -182,6 +184,9 @@ def compile_steps(schedule: Schedule, device, family: str, subgroup_size: int | 
     grouped = {j for members, _, _ in groups.values() for j in members}
     pairs = {i: j for i, j in (requantize_first(schedule) if fuse else {}).items() if not {i, j} & grouped}
     done_early: dict[int, str] = {}  # requantizations an upsampling's kernels computed -> its name
+    writer = {name: k for k, step in enumerate(schedule.steps) for name in step.outputs}
+    copies = {r: target for r, target in (requantize_and_copy(schedule, placements) if fuse else {}).items()
+              if r not in grouped and r not in pairs.values() and writer[target[0]] not in grouped}
     steps: list[StepPlan] = []
     while len(steps) < len(schedule.steps):
         i = len(steps)
@@ -201,6 +206,8 @@ def compile_steps(schedule: Schedule, device, family: str, subgroup_size: int | 
             early = compile_requantized_move(ctx, schedule.steps[i], schedule.steps[pairs[i]]) if i in pairs else None
             if early is not None:
                 done_early[pairs[i]] = schedule.steps[i].name
+            elif i in copies:
+                early = compile_requantize_and_copy(ctx, schedule.steps[i], *copies[i])
             planned = [early or compile_step(ctx, schedule.steps[i])]
         for sp in planned:
             sp.precision = schedule.precision(schedule.steps[len(steps)])

@@ -497,6 +497,42 @@ def test_convolutions_store_into_their_concat(device_family):
         np.testing.assert_array_equal(got[name], value, err_msg=name)
 
 
+def test_requantization_stores_its_input_into_the_next_concat(device_family):
+    """DenseNet-like layers: each reads the growing concatenation twice, a requantization for its
+    1x1 convolution and the next Concat.  Where the NHWC channel-vector kernel runs the
+    requantization, it also stores its input into that Concat's output (24 channels: 8 at a
+    time; 16, 32: 16 on Intel's runtime), and the Concat copies nothing.  Not paired: a tensor a
+    third step reads, and a requantization after its Concat.  Every value is the reference's."""
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    device, family = device_family
+    s = ScheduleBuilder("dense", seed=4)
+    cat = s.quantize(s.input("x", (2, 16, 6, 5)), "q", "i8", 0.04, 3)
+    for layer, width in enumerate((16, 24)):
+        r = s.requantize(cat, f"r{layer}", "u8", act="relu")
+        new = s.conv(s.conv(r, f"b{layer}", 16, k=1), f"n{layer}", 8, k=3, pad=1, dtype="i8")
+        cat = s.op("move", "Concat", [cat, new], f"cat{layer}", [(2, width + 8, 6, 5)], "i8", {"axis": 1})[0]
+    late = s.op("move", "Concat", [cat, s.conv(cat, "side", 8, k=1, dtype="i8")], "late", [(2, 40, 6, 5)], "i8",
+                {"axis": 1})[0]
+    s.outputs += [s.requantize(cat, "after", "u8"), s.conv(s.requantize(late, "r_late", "u8"), "end", 8, k=1),
+                  s.op("move", "Concat", [late, s.conv(late, "tail", 8, k=1, dtype="i8")], "cat_out",
+                       [(2, 48, 6, 5)], "i8", {"axis": 1})[0]]
+    schedule = s.build()
+    x = np.random.default_rng(4).standard_normal((2, 16, 6, 5)).astype(np.float32)
+    kernels, executor, outputs = _fused_plan(schedule, device, family, x, {"cat0", "cat1", "r0", "r1", "late"})
+    paired = family == "portable" and not device.info.is_gpu
+    in_place = paired and vnni_supported(device.info, device.cache.directory) and device.info.keeps_work_items_apart
+    assert [kernels[n] == "eltwise+copy" for n in ("r0", "r1")] == [paired] * 2, kernels
+    # each Concat copies what no other step stored: its new channels, unless their convolution did
+    copies = {sp.step.name: len(sp.actions) for sp in executor.plan.steps}
+    assert [copies["cat0"], copies["cat1"]] == [2 - paired - in_place] * 2, (kernels, copies)
+    # cat1 has three readers (after, side, late); r_late comes after late's Concat and cat_out
+    assert kernels["after"] != "eltwise+copy" and kernels["r_late"] != "eltwise+copy", kernels
+    got = PlanExecutor(build_plan(schedule, device, family, 16)).run({"x": x})
+    for name, value in Int8Executor(schedule).run({"x": x}).items():
+        np.testing.assert_array_equal(got[name], value, err_msg=name)
+
+
 def test_grouped_convolutions_padded_to_blocks(device_family):
     """ShuffleNet's groups of 68 and 28 channels run as groups on the VNNI kernel where it runs,
     each padded to whole blocks of 16 (80, 32): a residual epilogue, requantized stores of a

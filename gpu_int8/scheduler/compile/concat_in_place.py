@@ -16,7 +16,7 @@ compiled after it, copies the rest.  Plans built with ``keep_all`` store every t
 from __future__ import annotations
 
 from gpu_int8.ops.shape_params import normalize_axis
-from gpu_int8.schedule import Schedule
+from gpu_int8.schedule import Schedule, Step
 from gpu_int8.scheduler.compile.indexing import Placement
 from gpu_int8.scheduler.compile.move_chain import read_once
 
@@ -28,24 +28,36 @@ def concat_targets(schedule: Schedule, placements: dict[str, Placement]) -> dict
     writers = {name: step for step in schedule.steps for name in step.outputs}
     targets = {}
     for step in schedule.steps:
-        if step.kind != "move" or step.op_type != "Concat" or len(step.outputs) != 1:
+        inputs = channel_concat(step, placements)
+        if inputs is None or len(inputs) < 2:  # one input: a move chain's
             continue
         out = placements[step.outputs[0]]
-        if out.layout != "nhwc" or out.dtype not in ("u8", "i8"):
-            continue
-        try:
-            axis = normalize_axis(int(step.attrs.get("op_attrs", {}).get("axis", 1)), 4)
-        except (ValueError, TypeError):
-            continue
-        names = [a[1] for a in step.attrs.get("args", []) if a is not None and a[0] == "t"]
-        if axis != 1 or len(names) < 2 or len(names) != len(set(names)):  # one input: a move chain's
-            continue
-        offset = 0
-        for name in names:
+        for name, offset in inputs:
             p = placements[name]
             writer = writers.get(name)
             if (writer is not None and writer.kind == "conv" and intermediate(name) and p.layout == "nhwc"
                     and p.dtype == out.dtype and p.shape[0] == out.shape[0] and p.shape[2:] == out.shape[2:]):
                 targets[name] = (step.outputs[0], offset)
-            offset += p.shape[1]
     return targets
+
+
+def channel_concat(step: Step, placements: dict[str, Placement]) -> list[tuple[str, int]] | None:
+    """A Concat over the channels of 4-D tensors into an NHWC int8 one, each input taken once:
+    its inputs with their first channel in the output; None for any other step."""
+    if step.kind != "move" or step.op_type != "Concat" or len(step.outputs) != 1:
+        return None
+    out = placements[step.outputs[0]]
+    if out.layout != "nhwc" or out.dtype not in ("u8", "i8"):
+        return None
+    try:
+        axis = normalize_axis(int(step.attrs.get("op_attrs", {}).get("axis", 1)), 4)
+    except (ValueError, TypeError):
+        return None
+    names = [a[1] for a in step.attrs.get("args", []) if a is not None and a[0] == "t"]
+    if axis != 1 or len(names) != len(set(names)):
+        return None
+    inputs, offset = [], 0
+    for name in names:
+        inputs.append((name, offset))
+        offset += placements[name].shape[1]
+    return inputs

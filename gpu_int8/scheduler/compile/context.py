@@ -33,7 +33,8 @@ class CompileContext:
     step_index: int = 0
     used: set[str] = field(default_factory=set)  # tensors some step reads, and the model outputs
     # convolution outputs that may be stored inside a Concat's output: tensor -> (it, channel offset),
-    # and those whose convolution did (compile/concat_in_place.py)
+    # and the Concat inputs already stored there (by their convolution, compile/concat_in_place.py,
+    # or by a requantization reading them, compile/requantize_and_copy.py)
     in_place: dict[str, tuple[str, int]] = field(default_factory=dict)
     written_in_place: set[str] = field(default_factory=set)
     _dummy: Any = None

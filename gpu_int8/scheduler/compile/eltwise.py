@@ -121,13 +121,15 @@ def _interleave(c: int) -> str:
 
 def channel_vector_launch(ctx: CompileContext, name: str, step: Step, start: tuple[str, Placement],
                          operands: dict[int, tuple[str, Placement]], out: tuple[str, Placement],
-                         axis: int | None, start_coords=None) -> Launch | None:
+                         axis: int | None, start_coords=None, copy: tuple[str, int] | None = None
+                         ) -> Launch | None:
     """``cl_kernels/plan_eltwise8.cl`` where it applies: a CPU device, an NHWC output with C a
     multiple of 8 (16 at a time on Intel's runtime where C is a multiple of 16; PoCL, 8 at a time,
     runs det's elementwise steps in 5.8 ms where the per-element kernel took 23), the start
     tensor stored like it (or gathered, with consecutive channels reading consecutive
     elements), operands stored like it or per channel, per-channel constants along the
-    channels; else None."""
+    channels; else None.  ``copy`` = (an NHWC tensor of more channels, a channel offset): the
+    start's raw values are stored there too, from that channel on (start not gathered)."""
     (out_name, out_p), (start_name, start_p) = out, start
     info = ctx.device.info
     if info.is_gpu or out_p.layout != "nhwc" or out_p.shape[1] % 8 or axis not in (None, 1):
@@ -138,6 +140,8 @@ def channel_vector_launch(ctx: CompileContext, name: str, step: Step, start: tup
         stmts, _ = out_p.decompose("i", names)
         coords, start_off = " ".join(stmts), start_p.offset(start_coords(names))
     elif start_p.shape != out_p.shape or start_p.layout != out_p.layout:
+        return None
+    if copy is not None and (start_coords is not None or not _copy_fits(start_p, ctx.placement(copy[0]), copy[1])):
         return None
     n, channels, h, w = out_p.shape
     vw = 16 if channels % 16 == 0 and info.vector_width == 16 else 8
@@ -159,12 +163,23 @@ def channel_vector_launch(ctx: CompileContext, name: str, step: Step, start: tup
         "EPIW(y)": code.call("y", "c", "k", values), "STOREW(y)": store_expr(out_p.dtype, "y", vw, step.epilogue),
         "EXTRA_ARGS": extra_args(code, {k: p for k, (_, p) in operands.items()}),
     }
+    if copy is not None:  # pixel i / C of the copy, its channels from the offset on
+        pixel = udiv_expr("(uint)(IDX)", channels, out_p.physical_size)
+        defines["COPY_AT(IDX,C)"] = f"((size_t){pixel} * {ctx.placement(copy[0]).shape[1]} + {copy[1]} + (C))"
     refs = ctx.builder.instance(kernel_source("plan_eltwise8.cl"), defines, prelude=code.source,
                                 options=info.cl_std_option, group="eltwise8")
     gsize, lsize = global_1d(out_p.physical_size // vw)
     args = [("t", out_name), ("t", start_name), ("b", ctx.epilogue_buffer(code))]
     args += [("t", operands[k][0]) for k in code.inputs]
+    args += [("t", copy[0])] if copy is not None else []
     return Launch(refs["eltwise8"], args, gsize, lsize, name)
+
+
+def _copy_fits(start: Placement, target: Placement, offset: int) -> bool:
+    """Whether ``start``'s values fit at channel ``offset`` of ``target`` (NHWC, same type, pixels)."""
+    return (start.layout == target.layout == "nhwc" and start.dtype == target.dtype
+            and start.shape[0] == target.shape[0] and start.shape[2:] == target.shape[2:]
+            and 0 <= offset and offset + start.shape[1] <= target.shape[1])
 
 
 def compile_eltwise(ctx: CompileContext, step: Step) -> StepPlan:

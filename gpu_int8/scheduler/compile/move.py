@@ -129,7 +129,7 @@ def compile_move(ctx: CompileContext, step: Step) -> StepPlan | None:
                                                     ("s", np.int32(out_p.physical_size))], gsize, lsize, "fill"))
         for src in om.sources:
             in_name = step.inputs[src.input]
-            if in_name in ctx.written_in_place:  # its convolution stored it in place
+            if in_name in ctx.written_in_place:  # stored there by its convolution or its other reader
                 continue
             if src.box is not None:
                 actions.append(copy_box_launch(ctx, itemsize, src.box, out_name, in_name))
@@ -141,7 +141,7 @@ def compile_move(ctx: CompileContext, step: Step) -> StepPlan | None:
                                       gsize, lsize, "gather_map"))
     names = sorted({a.name for a in actions})
     if not actions and ctx.written_in_place.intersection(step.inputs):
-        return StepPlan(step, "fused", "alias", note="its inputs' convolutions stored it")
+        return StepPlan(step, "fused", "alias", note="the steps writing or reading its inputs stored it")
     if not actions:
         return StepPlan(step, "alias", "alias", [], aliases=aliases)
     return StepPlan(step, "+".join(names), "opencl", actions, aliases=aliases)
