@@ -126,7 +126,8 @@ class Plan:
         another one's kernel computes (``lrn_q``, ``mvn_q``: ``compile/float_groups.py``;
         ``se_gate``: ``compile/se_gate.py``; a requantization an upsampling's ``eltwise+copy_box``
         took first: ``compile/requantize_first.py``), or a Concat its convolutions stored
-        (``<kernel>:in_place``: ``compile/concat_in_place.py``).
+        (``<kernel>:in_place``: ``compile/concat_in_place.py``) and the requantizations that
+        read its inputs (``eltwise+copy``: ``compile/requantize_and_copy.py``).
         """
         lines = []
         for sp in self.steps:
