@@ -1,7 +1,6 @@
-// MaxPool on stored integers, VW (16, 8 or 4) channels per work-item, for layouts whose
-// consecutive channels of a pixel sit next to each other (nhwc with C % VW == 0, fsv16 with
-// VW 16).  Each tap is one VW-byte load and one vector max, where the scalar kernel
-// (plan_pool.cl) does VW index computations and byte loads.  Padding never wins, as there.
+// MaxPool on stored integers in fsv16, VW (16) channels per work-item (NHWC tensors take
+// plan_max_pool_rows.cl).  Each tap is one VW-byte load and one vector max, where the scalar
+// kernel (plan_pool.cl) does VW index computations and byte loads.  Padding never wins, as there.
 //
 // Work-item i writes output elements [VW i, VW i + VW).  Instance macros: X_T, VW, COUNT
 // (outputs / VW), COORDS(i) (declares n, cb, oh, ow), X_VOFF(n, cb, h, w) (element offset of a
