@@ -55,9 +55,9 @@ ROW_OUTPUTS = 8
 
 def _max_pool_vec(ctx: CompileContext, step: Step, xp, yp, defines: dict) -> StepPlan | None:
     """``cl_kernels/plan_max_pool_rows.cl`` where 16, 8 or 4 channels of a pixel are contiguous in
-    both nhwc tensors (GoogLeNet's thirteen pools 0.208 -> 0.100 ms), ``plan_max_pool_vec.cl`` for
-    fsv16 (its padding channels are pooled like the others).  ShuffleNet's
-    24 channels at 112x112 take 8 at a time: 0.355 -> 0.08 ms."""
+    both nhwc tensors (GoogLeNet's thirteen pools 0.208 -> 0.111 ms; ShuffleNet's 24 channels at
+    112x112 take 8 at a time), ``plan_max_pool_vec.cl`` for fsv16 (its padding channels are
+    pooled like the others)."""
     if xp.layout != yp.layout or xp.shape[1] != yp.shape[1]:
         return None
     n, c, h, w = yp.shape
