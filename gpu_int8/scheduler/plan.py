@@ -185,9 +185,9 @@ def compile_steps(schedule: Schedule, device, family: str, subgroup_size: int | 
     grouped = {j for members, _, _ in groups.values() for j in members}
     pairs = {i: j for i, j in (requantize_first(schedule) if fuse else {}).items() if not {i, j} & grouped}
     done_early: dict[int, str] = {}  # requantizations an upsampling's kernels computed -> its name
-    writer = {name: k for k, step in enumerate(schedule.steps) for name in step.outputs}
-    copies = {r: target for r, target in (requantize_and_copy(schedule, placements) if fuse else {}).items()
-              if r not in grouped and r not in pairs.values() and writer[target[0]] not in grouped}
+    found = requantize_and_copy(schedule, placements) if fuse else {}
+    copies = {r: (out, offset) for r, (c, out, offset) in found.items()
+              if not {r, c} & grouped and r not in pairs.values()}
     steps: list[StepPlan] = []
     while len(steps) < len(schedule.steps):
         i = len(steps)

@@ -21,14 +21,14 @@ import dataclasses
 from gpu_int8.schedule import Schedule, Step
 from gpu_int8.scheduler.compile.actions import StepPlan
 from gpu_int8.scheduler.compile.concat_in_place import channel_concat
-from gpu_int8.scheduler.compile.context import CompileContext, step_epilogue
+from gpu_int8.scheduler.compile.context import CompileContext
 from gpu_int8.scheduler.compile.eltwise import channel_vector_launch
 from gpu_int8.scheduler.compile.indexing import Placement
 
 
-def requantize_and_copy(schedule: Schedule, placements: dict[str, Placement]) -> dict[int, tuple[str, int]]:
-    """The pairs: the requantization's step index -> (the Concat's output, the shared tensor's
-    first channel there)."""
+def requantize_and_copy(schedule: Schedule, placements: dict[str, Placement]) -> dict[int, tuple[int, str, int]]:
+    """The pairs: the requantization's step index -> (the Concat's step index, its output, the
+    shared tensor's first channel there)."""
     readers: dict[str, list[int]] = {}
     for i, step in enumerate(schedule.steps):
         for name in set(step.inputs):
@@ -42,7 +42,7 @@ def requantize_and_copy(schedule: Schedule, placements: dict[str, Placement]) ->
             r = next(i for i in readers[name] if i != c)
             requant = schedule.steps[r]
             if r < c and requant.kind == "requantize" and requant.inputs == [name] and len(requant.outputs) == 1:
-                pairs[r] = (step.outputs[0], offset)
+                pairs[r] = (c, step.outputs[0], offset)
     return pairs
 
 
@@ -51,12 +51,9 @@ def compile_requantize_and_copy(ctx: CompileContext, requant: Step, concat_out: 
     """The requantization storing its input into ``concat_out`` too (then the Concat skips that
     input: ``CompileContext.written_in_place``), or None where the channel-vector kernel does not
     apply."""
-    src, out = requant.inputs[0], requant.outputs[0]
-    out_p = ctx.placement(out)
-    code = step_epilogue(requant, out_p)
-    operands = {k: (requant.inputs[k], ctx.placement(requant.inputs[k])) for k in code.inputs}
-    launch = channel_vector_launch(ctx, "eltwise+copy", requant, (src, ctx.placement(src)), operands,
-                                   (out, out_p), requant.axis, copy=(concat_out, offset))
+    src, out = requant.inputs[0], requant.outputs[0]  # one input: its program reads no operand
+    launch = channel_vector_launch(ctx, "eltwise+copy", requant, (src, ctx.placement(src)), {},
+                                   (out, ctx.placement(out)), requant.axis, copy=(concat_out, offset))
     if launch is None:
         return None
     ctx.written_in_place.add(src)
