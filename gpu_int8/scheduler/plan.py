@@ -52,6 +52,8 @@ HEADER = """\
 
 #: step kinds whose kernels are written for the family layout (or read it fastest)
 _SPATIAL_KINDS = frozenset({"conv", "deconv", "avg_pool", "reduce_mean"})
+#: steps that take any layout of their int8 tensors at no cost (besides the moves' copies)
+_LAYOUT_NEUTRAL_KINDS = frozenset({"move", "quantize", "dequantize", "float", "matmul"})
 
 
 def assign_layouts(schedule: Schedule, family: str) -> dict[str, Placement]:
@@ -59,7 +61,10 @@ def assign_layouts(schedule: Schedule, family: str) -> dict[str, Placement]:
 
     A 4-D int8 tensor a MatMul reads or writes, and no spatial step (convolution,
     pooling) touches, stays plain: attention's [batch, heads, tokens, features]
-    tensors are matrices, whose rows the MatMul kernels want contiguous.
+    tensors are matrices, whose rows the MatMul kernels want contiguous.  So does one
+    that only moves, quantizations and float steps touch, unless moves connect it to a
+    tensor in the family's layout: PP-OCRv4 rec's queries and keys, sliced out of a float
+    tensor and quantized, had each been copied into the family's layout by a Squeeze.
     """
     layout = FAMILY_LAYOUT.get(family, "plain")
     touched: dict[str, set[str]] = {}
@@ -67,13 +72,25 @@ def assign_layouts(schedule: Schedule, family: str) -> dict[str, Placement]:
         kind = "spatial" if step.kind in _SPATIAL_KINDS or step.op_type == "MaxPool" else step.kind
         for name in (*step.inputs, *step.outputs):
             touched.setdefault(name, set()).add(kind)
-    placements = {}
-    for name, t in schedule.tensors.items():
-        kinds = touched.get(name, set())
-        matrix = "matmul" in kinds and "spatial" not in kinds
-        chosen = layout if t.is_int8 and len(t.shape) == 4 and not matrix else "plain"
-        placements[name] = Placement(tuple(t.shape), t.dtype, chosen)
-    return placements
+
+    def candidate(name: str) -> bool:  # a 4-D int8 tensor no MatMul takes as a matrix
+        t, kinds = schedule.tensors[name], touched.get(name, set())
+        return t.is_int8 and len(t.shape) == 4 and not ("matmul" in kinds and "spatial" not in kinds)
+
+    chosen = {name for name in schedule.tensors
+              if candidate(name) and touched.get(name, set()) - _LAYOUT_NEUTRAL_KINDS}
+    # and the tensors moves connect to those; the rest (attention's heads sliced out of a
+    # float tensor and quantized) stay plain, where their moves are views
+    changed = True
+    while changed:
+        changed = False
+        for step in schedule.steps:
+            if step.kind == "move" and chosen.intersection(step.inputs + step.outputs):
+                new = {n for n in step.inputs + step.outputs if candidate(n)} - chosen
+                chosen |= new
+                changed = changed or bool(new)
+    return {name: Placement(tuple(t.shape), t.dtype, layout if name in chosen else "plain")
+            for name, t in schedule.tensors.items()}
 
 
 def build_options(device_info, family: str) -> list[str]:

@@ -698,6 +698,37 @@ def test_placements_follow_the_family(layout_family):
     assert placements["x"].layout == "plain" and placements["a3"].layout == "plain"
 
 
+def test_heads_quantized_out_of_a_float_tensor_stay_plain(any_device):
+    """PP-OCRv4 rec's attention heads: sliced out of a float tensor, quantized, squeezed and
+    dequantized.  No spatial step touches them, so they stay plain and the Squeeze is a view;
+    a tensor a move connects to a convolution's output takes the family's layout."""
+    from gpu_int8.scheduler.plan import assign_layouts
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    i64 = np.int64
+    s = ScheduleBuilder("heads", seed=3)
+    x = s.input("x", (1, 4, 6, 5))
+    head = s.quantize(x, "head", "i8", 0.04, 0)
+    c = s.conv(s.quantize(x, "q", "u8", 0.03, 120), "c", 4, k=1)
+    moves = {"squeezed": s.op("move", "Reshape", [head], "squeezed", [(4, 6, 5)], "i8", {"special_zero": False},
+                              [np.array([4, 6, 5], i64)])[0],
+             "t": s.op("move", "Transpose", [c], "t", [(1, 4, 5, 6)], "u8", {}, [np.array([0, 1, 3, 2], i64)])[0]}
+    for moved, source in zip(moves.values(), (head, c), strict=True):  # the moves keep their input's quantization
+        s._tensor(moved, s.shape(moved), s.tensors[source].dtype, s.tensors[source].scale,
+                  s.tensors[source].zero_point)
+        s.outputs.append(s.dequantize(moved, f"{moved}_f"))
+    schedule = s.build()
+    placements = assign_layouts(schedule, "portable")
+    assert placements["head"].layout == "plain"
+    assert placements["c"].layout == placements["t"].layout == "nhwc"
+    plan = build_plan(schedule, any_device, "portable")
+    assert {sp.step.name: sp.kernel for sp in plan.steps}["squeezed"] == "alias"
+    x_value = np.random.default_rng(3).standard_normal((1, 4, 6, 5)).astype(np.float32)
+    got, want = PlanExecutor(plan).run({"x": x_value}), Int8Executor(schedule).run({"x": x_value})
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+
+
 def test_model_names_cannot_inject_source():
     from gpu_int8.scheduler.compile.program import ProgramBuilder
 
