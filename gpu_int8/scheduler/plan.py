@@ -77,18 +77,20 @@ def assign_layouts(schedule: Schedule, family: str) -> dict[str, Placement]:
         t, kinds = schedule.tensors[name], touched.get(name, set())
         return t.is_int8 and len(t.shape) == 4 and not ("matmul" in kinds and "spatial" not in kinds)
 
-    chosen = {name for name in schedule.tensors
+    linked = {name for name in schedule.tensors
               if candidate(name) and touched.get(name, set()) - _LAYOUT_NEUTRAL_KINDS}
-    # and the tensors moves connect to those; the rest (attention's heads sliced out of a
-    # float tensor and quantized) stay plain, where their moves are views
+    # and the tensors moves link to those, through int8 tensors of any rank (a flattening
+    # Reshape and its inverse); the rest (attention's heads sliced out of a float tensor and
+    # quantized) stay plain, where their moves are views
     changed = True
     while changed:
         changed = False
         for step in schedule.steps:
-            if step.kind == "move" and chosen.intersection(step.inputs + step.outputs):
-                new = {n for n in step.inputs + step.outputs if candidate(n)} - chosen
-                chosen |= new
+            if step.kind == "move" and linked.intersection(step.inputs + step.outputs):
+                new = {n for n in step.inputs + step.outputs if schedule.tensors[n].is_int8} - linked
+                linked |= new
                 changed = changed or bool(new)
+    chosen = {name for name in linked if candidate(name)}
     return {name: Placement(tuple(t.shape), t.dtype, layout if name in chosen else "plain")
             for name, t in schedule.tensors.items()}
 
