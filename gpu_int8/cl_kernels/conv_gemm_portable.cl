@@ -20,6 +20,7 @@
 // PH, PW, DH, DW, CIN_G, COUT_G, NPAD, COUT, TM.
 
 #include "requant.cl"
+#include "conv_params.cl"
 #include "conv_tile.cl"
 
 #ifndef TM
@@ -40,14 +41,11 @@
 
 __kernel __attribute__((vec_type_hint(float8)))
 void conv_gemm_portable(__global const ACT_T *x,      // [N][IH][IW][C]
-                        __global const float *w,      // [G][KTOT][NPAD]
-                        __global const int *comp,     // [COUT]
-                        __global const float *mscale, // [COUT]
-                        __global const float *bias,   // [COUT]
+                        __global const uchar *params, // see conv_params.cl
                         __global OUT_T *y,            // [N][OH][OW][COUT]
-                        __global const ACT_T *pad_row,// CIN_G copies of the zero point
                         int M, int lo, int hi EPI_ARGS)
 {
+    CONV_PARAMS(float)  // w: [G][KTOT][NPAD]
     const int nt = get_global_id(0);
     const int g = nt / NTILES;
     const int n0 = (nt - g * NTILES) * 16;

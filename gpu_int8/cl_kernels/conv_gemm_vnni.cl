@@ -36,6 +36,7 @@
 // Build-time macros: as conv_gemm_portable.cl plus TM, TNB, HALF, ACT_FLIP.
 
 #include "requant.cl"
+#include "conv_params.cl"
 #include "conv_tile.cl"
 
 #include "vnni.cl"
@@ -214,14 +215,11 @@ __attribute__((intel_reqd_sub_group_size(1)))  // lanes are channels, not work-i
 // the compiler free to keep loads across stores, a residual epilogue's store loop (affine,
 // relu, add) took 64 -> 256 1x1 at 56x56 from 0.154 to 0.104 ms
 __kernel void conv_gemm_vnni(__global const ACT_T *restrict x,      // [N][IH][IW][C]
-                             __global const int16 *restrict w,      // [COUT_P/NB][K4][TNB] x 64 bytes (HALF: then [K4] x 32)
-                             __global const int *restrict comp,     // [COUT]
-                             __global const float *restrict mscale, // [COUT]
-                             __global const float *restrict bias,   // [COUT]
+                             __global const uchar *restrict params, // see conv_params.cl
                              __global OUT_T *restrict y,            // [N][OH][OW][COUT]
-                             __global const ACT_T *restrict pad_row,// CIN copies of the zero point
                              int M, int lo, int hi EPI_ARGS)
 {
+    CONV_PARAMS(int16)  // w: [COUT_P/NB][K4][TNB] x 64 bytes (HALF: then [K4] x 32)
     const int nb = get_global_id(0);
     const int m0 = get_global_id(1) * TM;
     if (m0 >= M || nb * NB >= GEMM_COUT)

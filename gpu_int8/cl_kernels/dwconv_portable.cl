@@ -21,6 +21,7 @@
 // CV, NO_WI_VECTORIZE, DW_VNNI, ACT_FLIP.
 
 #include "requant.cl"
+#include "conv_params.cl"
 
 #ifndef TW
 #define TW 4
@@ -57,14 +58,11 @@
 __attribute__((intel_reqd_sub_group_size(1)))
 #endif
 __kernel void dwconv_portable(__global const ACT_T *x,       // [N][IH][IW][C]
-                              __global const char *w,        // [KH*KW][C]
-                              __global const int *comp,      // [C]
-                              __global const float *mscale,  // [C]
-                              __global const float *bias,    // [C]
+                              __global const uchar *params,  // see conv_params.cl
                               __global OUT_T *y,             // [N][OH][OW][C]
-                              __global const ACT_T *pad_row, // C copies of the zero point
                               int M, int lo, int hi EPI_ARGS)
 {
+    CONV_PARAMS(char)  // w: [KH*KW][C]
     const int c0 = C_BEGIN + get_global_id(0) * CV;
     const int ow0 = get_global_id(1) * TW;
     const int row = get_global_id(2);

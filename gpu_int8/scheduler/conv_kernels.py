@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .const_pack import pack_constants
 from .conv_geometry import ConvGeometry, check_weights
 from .dot_gemm import (
     DOT_MIN_RUN,
@@ -70,6 +71,7 @@ class FusedEpilogue:
     store4: str = ""
     store16: str = ""
     prefetch: str = ""
+    operand_params: str = ""  # ``params`` without the constants buffer (kernels packing it with their own)
 
 
 ACT_TYPES = {np.dtype(np.uint8): "uchar", np.dtype(np.int8): "char"}
@@ -240,10 +242,14 @@ class ConvKernel:
             a = np.asarray(a, dtype).reshape(-1)
             v = np.zeros(max(cpad, a.size), dtype)
             v[: a.size] = a
-            return alloc.from_numpy(v)
+            return v
 
-        self._comp, self._m, self._b = per_channel(comp, np.int32), per_channel(mscale, np.float32), \
+        self._channel_params = per_channel(comp, np.int32), per_channel(mscale, np.float32), \
             per_channel(bias, np.float32)
+        # the portable family's kernels but the dot one take all their constants in one buffer
+        packs = family == "portable" and (self.depthwise or self.variant != "dot")
+        if not packs:
+            self._comp, self._m, self._b = (alloc.from_numpy(v) for v in self._channel_params)
         defines = dict(ACT_T=act_t, OUT_T=out_t, OUT_MODE=out_mode, **geom.geometry_defines(), **defines_gp)
         if out_at is not None:
             if self.variant != "vnni":
@@ -262,8 +268,9 @@ class ConvKernel:
             if self.epilogue.prefetch:
                 defines["EPI_PREFETCH(off,n)"] = self.epilogue.prefetch
             self._program_kw = {"prelude": self.epilogue.prelude}
-            consts = self.epilogue.consts if self.epilogue.consts.size else np.zeros(1, np.float32)
-            self._extra = (alloc.from_numpy(np.asarray(consts, np.float32)),)
+            if not packs:
+                consts = self.epilogue.consts if self.epilogue.consts.size else np.zeros(1, np.float32)
+                self._extra = (alloc.from_numpy(np.asarray(consts, np.float32)),)
         pad = np.array([pad_value], np.int64).astype(self.act_dtype)
         self._tail = None  # a second (program, global, local) launch: a depthwise layer's last 8 channels
         self.im2col = None  # (x_buf, cols_buf) -> [launch], where the kernel reads gathered windows
@@ -294,7 +301,7 @@ class ConvKernel:
     # -- portable --
 
     def _init_portable(self, defines, weights, pad, tile, local_size):
-        g, alloc = self.geom, self.device.allocator
+        g = self.geom
         opts = ["-cl-std=CL1.2"]
         if self.depthwise:
             no_wi_vec = self.device.info.keeps_work_items_apart
@@ -316,12 +323,13 @@ class ConvKernel:
                 opts = [self.device.info.cl_std_option]
             if self.dw_vnni:
                 defines.update(DW_VNNI=1, ACT_FLIP=int(self.act_dtype == np.int8))
-                self._w = alloc.from_numpy(pack_weights_depthwise_vnni(weights, g))
-                tail_w = alloc.from_numpy(pack_weights_depthwise(weights, g)) if half_tail else None
+                w = pack_weights_depthwise_vnni(weights, g)
+                tail_w = pack_weights_depthwise(weights, g) if half_tail else None
             else:
-                self._w, tail_w = alloc.from_numpy(pack_weights_depthwise(weights, g)), None
+                w, tail_w = pack_weights_depthwise(weights, g), None
             if half_tail:
                 defines["C_END"] = g.c - 8
+            self._params = self._pack_params(w, pad, defines)
             # a program apart: its vectors change how the compiler builds the dot-product kernels
             self._prog = self._build("dwconv_portable", defines, opts, group="dwconv", **self._program_kw)
             cvec = -(-(g.c - 8 * half_tail) // cv)
@@ -335,8 +343,10 @@ class ConvKernel:
                 tail_global = (1,) + self._global[1:]
                 tail_local = whole_rows_local_size(tail_global, info.compute_units, info.max_work_group_size) \
                     if no_wi_vec else (1, 1, 1)
+                # its weights in the plain packing, at the same offset (the weights come last)
                 self._tail = (self._build("dwconv_portable", tail, opts, group="dwconv", **self._program_kw),
-                              tail_global, tail_local, tail_w)
+                              tail_global, tail_local,
+                              None if tail_w is None else self._pack_params(tail_w, pad, {}))
             if self.dw_vnni:
                 self.name = "dwconv_vnni"  # dwconv_portable.cl with its taps on vpdpbusd
         elif self.variant == "dot":
@@ -348,14 +358,29 @@ class ConvKernel:
         else:
             self.tile = tile or 6
             defines.update(TM=self.tile, NPAD=npad16(g.cout_g))
-            self._w = alloc.from_numpy(pack_weights_portable(weights, g))
+            self._params = self._pack_params(pack_weights_portable(weights, g), pad, defines)
             self._prog = self._build("conv_gemm_portable", defines, opts, **self._program_kw)
             ntiles = g.groups * npad16(g.cout_g) // 16
             self._global = (ntiles, -(-g.m // self.tile))
             self._local = local_size or portable_local_size(ntiles, self._global[1])
-        self._pad = alloc.from_numpy(np.full(max(g.cin_g, g.c), pad[0], self.act_dtype))
-        self._args = lambda x, y: (x, self._w, self._comp, self._m, self._b, y, self._pad,
-                                   np.int32(g.m), self.lo, self.hi)
+        self._args = lambda x, y: (x, self._params, y, np.int32(g.m), self.lo, self.hi)
+
+    def _pack_params(self, weights, pad, defines: dict):
+        """One buffer of the weights (packed for the kernel) and the per-channel constants, the
+        zero-point row and an epilogue's constants (``cl_kernels/conv_params.cl``); their
+        offsets go into ``defines``.  The weights come last, so a launch with weights of
+        another packing (a depthwise layer's last 8 channels) finds the rest at the same
+        offsets."""
+        comp, mscale, bias = self._channel_params
+        g = self.geom
+        parts = {"COMP": comp, "MSCALE": mscale, "BIAS": bias,
+                 "PAD": np.full(max(g.cin_g, g.c), pad[0], self.act_dtype)}
+        if self.epilogue is not None:
+            parts["EPI_K"] = np.asarray(self.epilogue.consts, np.float32)
+            defines["EPI_ARGS"] = self.epilogue.operand_params
+        packed, offsets = pack_constants({**parts, "W": weights})
+        defines.update({f"{name}_AT": at for name, at in offsets.items()})
+        return self.device.allocator.from_numpy(packed)
 
     def _init_dot(self, defines, weights, pad, tile, local_size):
         g, alloc, info = self.geom, self.device.allocator, self.device.info
@@ -397,7 +422,7 @@ class ConvKernel:
         return gemm_geom, kp
 
     def _init_vnni(self, defines, weights, pad, tile, local_size):
-        g, alloc, info = self.geom, self.device.allocator, self.device.info
+        g, info = self.geom, self.device.info
         if g.groups > 1:
             tnb, half = vnni_group_blocks(g), False
             packed = pack_weights_vnni_groups(weights, g, tnb)
@@ -406,15 +431,13 @@ class ConvKernel:
             packed = pack_weights_vnni(weights, g, tnb, half)
         self.tile = tile or vnni_rows(tnb + half, self.act_dtype == np.int8)
         opts = [info.cl_std_option]
-        self._pad = alloc.from_numpy(np.full(max(g.cin_g, g.c), pad[0], self.act_dtype))
         defines.update(TM=self.tile, TNB=tnb, HALF=int(half), ACT_FLIP=int(self.act_dtype == np.int8))
-        self._w = alloc.from_numpy(packed)
+        self._params = self._pack_params(packed, pad, defines)
         self._prog = self._build("conv_gemm_vnni", defines, opts, **self._program_kw)
         gemm_cout = g.groups * vnni_group_channels(g) if g.groups > 1 else g.cout
         self._global = (1 if half else -(-gemm_cout // (16 * tnb)), -(-g.m // self.tile))
         self._local = local_size or vnni_local_size(self._global, info.compute_units)
-        self._args = lambda x, y: (x, self._w, self._comp, self._m, self._b, y, self._pad,
-                                   np.int32(g.m), self.lo, self.hi)
+        self._args = lambda x, y: (x, self._params, y, np.int32(g.m), self.lo, self.hi)
 
     # -- intel --
 
@@ -496,8 +519,8 @@ class ConvKernel:
         args = self._args(x_buf, y_buf) + self._extra + tuple(operands)
         launches = [self._prog.prepare(*args, global_size=self._global, local_size=self._local)]
         if self._tail is not None:
-            prog, global_size, local_size, tail_w = self._tail
-            if tail_w is not None:  # weights in the plain packing (the main launch's are for vpdpbusd)
-                args = (args[0], tail_w, *args[2:])
+            prog, global_size, local_size, tail_params = self._tail
+            if tail_params is not None:  # weights in the plain packing (the main launch's are for vpdpbusd)
+                args = (args[0], tail_params, *args[2:])
             launches.append(prog.prepare(*args, global_size=global_size, local_size=local_size))
         return launches

@@ -149,8 +149,9 @@ def fused_epilogue(ctx: CompileContext, step: Step, y_p: Placement) -> tuple[Fus
     values = {k: f"(float)epi_in{k}[off]" for k in code.inputs}
     store = store_expr(y_p.dtype, code.call("(float)(acc)", "(c)", "epi_k", values), program=step.epilogue)
     # restrict: no operand is the output's buffer (a step's inputs and outputs live at once)
-    params = ", __global const float *restrict epi_k" + "".join(
+    operand_params = "".join(
         f", __global const {ctx.placement(step.inputs[k]).cl_type} *restrict epi_in{k}" for k in code.inputs)
+    params = ", __global const float *restrict epi_k" + operand_params
     # 8 (conv_gemm_portable), 4 (conv_gemm_dot) or 16 (conv_gemm_vnni, Intel's runtime only)
     # consecutive channels at once, for kernels that hold them in a vector
     stores = {}
@@ -163,7 +164,7 @@ def fused_epilogue(ctx: CompileContext, step: Step, y_p: Placement) -> tuple[Fus
     source = code.source + "".join(src for src, _ in stores.values())
     prefetch = "".join(f"prefetch(epi_in{k} + (off), n);" for k in code.inputs)
     return FusedEpilogue(source, store, y_p.cl_type, params, code.consts, stores[8][1], stores[4][1],
-                         stores.get(16, ("", ""))[1], prefetch), ops
+                         stores.get(16, ("", ""))[1], prefetch, operand_params), ops
 
 
 
