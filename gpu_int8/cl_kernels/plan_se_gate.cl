@@ -17,11 +17,18 @@
 //                        and conversions to each step's type
 // Weights are transposed for the work-items (lanes): wa [C][CA], wb [CA][C].
 
-__kernel void se_gate(__global Y_T *y, __global const X_T *x,
-                      __global const char *wa, __global const int *comp_a,
-                      __global const char *wb, __global const int *comp_b,
-                      __global const float *kr, __global const float *ka, __global const float *kb)
+__kernel void se_gate(__global Y_T *y, __global const X_T *x, __global const uchar *params)
 {
+    // the constants, packed at the byte offsets *_AT (gpu_int8/scheduler/const_pack.py)
+    const __global char *wa = (const __global char *)(params + WA_AT);
+    const __global int *comp_a = (const __global int *)(params + COMP_A_AT);
+    const __global char *wb = (const __global char *)(params + WB_AT);
+    const __global int *comp_b = (const __global int *)(params + COMP_B_AT);
+#if MEAN
+    const __global float *kr = (const __global float *)(params + KR_AT);
+#endif
+    const __global float *ka = (const __global float *)(params + KA_AT);
+    const __global float *kb = (const __global float *)(params + KB_AT);
     __local int m[C];
     __local int a[CA];
     const int n = get_group_id(0), l = get_local_id(0), step = get_local_size(0);

@@ -22,6 +22,7 @@ from gpu_int8.schedule import Schedule, Step
 from gpu_int8.scheduler.compile.actions import Launch, StepPlan
 from gpu_int8.scheduler.compile.context import CompileContext, step_epilogue, store_expr
 from gpu_int8.scheduler.compile.move_chain import grouped_step, read_once
+from gpu_int8.scheduler.const_pack import pack_constants
 from gpu_int8.scheduler.program_cache import kernel_source
 
 #: a ReduceMean over at most this many elements joins its gate's kernel (one work-group, one
@@ -97,16 +98,22 @@ def compile_se_gate(ctx: CompileContext, steps: list[Step]) -> StepPlan | None:
                        "STORE_R(v)": store_expr(m_p.dtype, "(v)", program=mean.epilogue)})
     if any(code.inputs for code in codes.values()):
         return None
-    mean_buffer = ctx.epilogue_buffer(codes["r"]) if mean is not None else ctx.dummy_buffer()
+    # every constant in one buffer (scheduler/const_pack.py): one lookup when it is enqueued
+    parts = {"WA_AT": _lanes(a), "COMP_A_AT": _comp(a, ca), "WB_AT": _lanes(b), "COMP_B_AT": _comp(b, c)}
+    parts.update({f"K{key.upper()}_AT": code.consts.astype(np.float32) for key, code in codes.items()})
+    packed, offsets = pack_constants(parts)
+    macros.update(offsets)
     prelude = "".join(code.source for code in codes.values())
     kernel = ctx.builder.instance(kernel_source("plan_se_gate.cl"), macros, prelude=prelude)["se_gate"]
-    weights = [ctx.const(np.ascontiguousarray(s.consts["w"].reshape(s.consts["w"].shape[1:3]).T.astype(np.int8)))
-               for s in (a, b)]
-    comps = [ctx.const(_comp(s, cout)) for s, cout in ((a, ca), (b, c))]
-    launch = Launch(kernel, [("t", y_name), ("t", x_name), ("b", weights[0]), ("b", comps[0]), ("b", weights[1]),
-                             ("b", comps[1]), ("b", mean_buffer), ("b", ctx.epilogue_buffer(codes["a"])),
-                             ("b", ctx.epilogue_buffer(codes["b"]))], (n * LOCAL,), (LOCAL,), "se_gate")
+    launch = Launch(kernel, [("t", y_name), ("t", x_name), ("b", ctx.const(packed))], (n * LOCAL,), (LOCAL,),
+                    "se_gate")
     return StepPlan(grouped_step(steps), "se_gate", "opencl", [launch])
+
+
+def _lanes(step: Step) -> np.ndarray:
+    """A 1x1 convolution's int8 weights transposed: [input channel][output channel]."""
+    w = step.consts["w"]
+    return np.ascontiguousarray(w.reshape(w.shape[1:3]).T.astype(np.int8))
 
 
 def _channel(step: Step, c: str) -> str:
