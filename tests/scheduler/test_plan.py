@@ -420,13 +420,17 @@ def test_lrn_with_its_quantization_in_one_kernel(device_family):
         np.testing.assert_array_equal(shared[name], value, err_msg=name)
 
 
-def test_layer_norm_with_its_quantization_in_one_kernel(device_family):
+@pytest.mark.parametrize("rows_from", [1, 10**9], ids=["row_per_item", "group_per_row"])
+def test_layer_norm_with_its_quantization_in_one_kernel(device_family, rows_from, monkeypatch):
     """Dequantize -> MVN -> quantize (per element of the last axis, as PP-OCRv4 rec's layer
     norms) and a float MatMul -> MVN -> quantize (per tensor) as one ``plan_mvn.cl`` kernel;
     an MVN quantized along another axis stays apart.  Integers as the reference's, or off by
-    one where the kernel's float mean (summed in another order) meets a rounding tie."""
+    one where the kernel's float mean (summed in another order) meets a rounding tie.  Both
+    kernels: a work-item or a work-group per row."""
+    import gpu_int8.scheduler.compile.float_ops as float_ops
     from tests.scheduler.schedules import ScheduleBuilder
 
+    monkeypatch.setattr(float_ops, "MVN_ROWS_PER_ITEM_FROM", rows_from)
     device, family = device_family
     s = ScheduleBuilder("mvn_q", seed=7)
     q = s.quantize(s.input("x", (2, 6, 24)), "q", "u8", 0.03, 100)
@@ -696,6 +700,24 @@ def test_placements_follow_the_family(layout_family):
     expected = {"portable": "nhwc", "intel": "fsv16"}[layout_family]
     assert placements["c1"].layout == expected  # 4-D int8
     assert placements["x"].layout == "plain" and placements["a3"].layout == "plain"
+
+
+def test_mvn_kernels_take_the_same_sums(any_device, monkeypatch):
+    """``mvn_rows`` (a work-item per row) stores the values ``mvn`` (a work-group per row) does:
+    the same partial sums, added in the same order."""
+    import gpu_int8.scheduler.compile.float_ops as float_ops
+
+    schedule = zoo()
+    x = np.random.default_rng(5).standard_normal((2, 3, 17, 19)).astype(np.float32)
+    outputs = {}
+    for rows_from in (1, 10**9):
+        monkeypatch.setattr(float_ops, "MVN_ROWS_PER_ITEM_FROM", rows_from)
+        plan = build_plan(schedule, any_device, "portable", 16)
+        launched = {sp.step.name: sp.actions[0].kernel.name for sp in plan.steps if sp.step.name.startswith("mvn")}
+        assert all(("mvn_rows" in name) == (rows_from == 1) for name in launched.values()), launched
+        outputs[rows_from] = PlanExecutor(plan).run({"x": x})
+    for name in ("mvn", "mvn2"):
+        np.testing.assert_array_equal(outputs[1][name], outputs[10**9][name], err_msg=name)
 
 
 def test_heads_quantized_out_of_a_float_tensor_stay_plain(any_device):

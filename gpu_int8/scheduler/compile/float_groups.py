@@ -22,7 +22,7 @@ from __future__ import annotations
 from gpu_int8.schedule import Schedule, Step
 from gpu_int8.scheduler.compile.actions import Launch, StepPlan
 from gpu_int8.scheduler.compile.context import CompileContext, step_epilogue, store_expr
-from gpu_int8.scheduler.compile.float_ops import mvn_setup
+from gpu_int8.scheduler.compile.float_ops import mvn_launch, mvn_setup
 from gpu_int8.scheduler.compile.lrn_group import compile_lrn_group, lrn_fits
 from gpu_int8.scheduler.compile.move_chain import grouped_step, read_once
 from gpu_int8.scheduler.program_cache import kernel_source
@@ -97,4 +97,5 @@ def _compile_mvn_group(ctx: CompileContext, steps: list[Step]) -> Launch | None:
         macros["LOAD(v,j)"] = "(v)"
         buffers.insert(0, ("b", ctx.dummy_buffer()))
     refs = ctx.builder.instance(kernel_source("plan_mvn.cl"), macros, prelude=prelude)
-    return Launch(refs["mvn"], [("t", y_name), ("t", x_name), *buffers], (rows * group,), (group,), "mvn_q")
+    kernel, gsize, lsize = mvn_launch(refs, rows, group)
+    return Launch(kernel, [("t", y_name), ("t", x_name), *buffers], gsize, lsize, "mvn_q")
