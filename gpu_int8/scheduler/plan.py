@@ -24,6 +24,7 @@ from typing import Any
 
 from gpu_int8.schedule import Schedule
 from gpu_int8.scheduler.compile import CompileContext, StepPlan, compile_step
+from gpu_int8.scheduler.compile.attention_group import attention_groups, compile_attention_group
 from gpu_int8.scheduler.compile.concat_in_place import concat_targets
 from gpu_int8.scheduler.compile.conv import FAMILY_LAYOUT
 from gpu_int8.scheduler.compile.float_groups import compile_float_group, float_groups
@@ -143,8 +144,9 @@ class Plan:
         ``host`` for a step NumPy computes between kernels; ``alias`` for a view of its input;
         ``fused`` for a move whose copy the next move makes (``compile/move_chain.py``), a step
         another one's kernel computes (``lrn_q``, ``mvn_q``: ``compile/float_groups.py``;
-        ``se_gate``: ``compile/se_gate.py``; a requantization an upsampling's ``eltwise+copy_box``
-        took first: ``compile/requantize_first.py``), or a Concat its convolutions stored
+        ``attention_q``: ``compile/attention_group.py``; ``se_gate``: ``compile/se_gate.py``;
+        a requantization an upsampling's ``eltwise+copy_box`` took first:
+        ``compile/requantize_first.py``), or a Concat its convolutions stored
         (``<kernel>:in_place``: ``compile/concat_in_place.py``) and the requantizations that
         read its inputs (``eltwise+copy``: ``compile/requantize_and_copy.py``).
         """
@@ -188,6 +190,7 @@ def compile_steps(schedule: Schedule, device, family: str, subgroup_size: int | 
     """Each step's kernels, generated into one ProgramBuilder (not built yet).  With ``fuse``,
     consecutive moves copy once (:mod:`~gpu_int8.scheduler.compile.move_chain`), an LRN or MVN
     takes the quantization around it into its kernel (:mod:`~gpu_int8.scheduler.compile.float_groups`),
+    so does an attention (:mod:`~gpu_int8.scheduler.compile.attention_group`),
     a squeeze-and-excitation gate runs as one kernel (:mod:`~gpu_int8.scheduler.compile.se_gate`),
     an upsampling requantizes before it gathers (:mod:`~gpu_int8.scheduler.compile.requantize_first`),
     convolutions store into the Concat after them
@@ -244,6 +247,9 @@ def _fusion_groups(schedule: Schedule, placements: dict[str, Placement], family:
         nhwc_inputs(schedule, floats, placements)
     groups.update({i: (members, compile_float_group, "computed") for i, members in floats.items()})
     groups.update({i: (members, compile_se_gate, "computed") for i, members in se_gates(schedule).items()})
+    taken = {j for members, _, _ in groups.values() for j in members}
+    groups.update({i: (members, compile_attention_group, "computed")
+                   for i, members in attention_groups(schedule).items() if not taken.intersection(members)})
     return groups
 
 

@@ -157,6 +157,24 @@ def compile_attention(ctx: CompileContext, step: Step) -> StepPlan | None:
     """Attention with equal batch axes, at most MAX_ATTENTION_KEYS keys, a scalar float (or
     no) mask and a scalar (or the default) scale.  As in the reference, ``causal`` ignores
     the mask."""
+    setup = attention_setup(ctx, step)
+    if setup is None:
+        return None
+    macros, names, (gsize, lsize) = setup
+    refs = ctx.builder.instance(kernel_source("plan_attention.cl"), macros)
+    return StepPlan(step, "attention", "opencl",
+                    [Launch(refs["attention"], [("t", step.outputs[0])] + [("t", n) for n in names], gsize, lsize,
+                            "attention")])
+
+
+#: bytes of local memory an attention's keys and values of one head may take, at most (so that
+#: a work-group dequantizes them once for its query rows, ``KV_LOCAL`` in plan_attention.cl)
+ATTENTION_LOCAL_BYTES = 32 * 1024
+
+
+def attention_setup(ctx: CompileContext, step: Step) -> tuple[dict, list[str], tuple] | None:
+    """``(macros, [q, k, v], (global size, local size))`` of ``plan_attention.cl`` for an
+    attention step of plain float tensors (see :func:`compile_attention`), or None."""
     args = step.attrs["args"]
     if len(args) < 3 or any(a is None or a[0] != "t" for a in args[:3]) or len(step.outputs) != 1:
         return None
@@ -181,11 +199,13 @@ def compile_attention(ctx: CompileContext, step: Step) -> StepPlan | None:
     batch = int(np.prod(q[:-2], dtype=np.int64))
     macros = {"B": batch, "LQ": q[-2], "LK": k[-2], "D": q[-1], "DV": v[-1], "SCALE": _literal(factor),
               "MASK": _literal(0.0 if mask is None else np.asarray(mask).reshape(())), "CAUSAL": int(causal)}
-    refs = ctx.builder.instance(kernel_source("plan_attention.cl"), macros)
-    gsize, lsize = global_1d(batch * q[-2], 16)
-    return StepPlan(step, "attention", "opencl",
-                    [Launch(refs["attention"], [("t", step.outputs[0])] + [("t", n) for n in names], gsize, lsize,
-                            "attention")])
+    kv_bytes = 4 * k[-2] * (k[-1] + v[-1])
+    if kv_bytes > min(ATTENTION_LOCAL_BYTES, ctx.device.info.local_mem_bytes):
+        sizes = global_1d(batch * q[-2], 16)
+        return {**macros, "KV_LOCAL": 0, "WG": sizes[1][0]}, names, sizes
+    group = min(16, q[-2])
+    sizes = ((-(-q[-2] // group) * group, batch), (group, 1))
+    return {**macros, "KV_LOCAL": 1, "WG": group}, names, sizes
 
 
 def compile_float(ctx: CompileContext, step: Step) -> StepPlan | None:
