@@ -10,12 +10,11 @@ import numpy as np
 from gpu_int8.schedule import Step
 from gpu_int8.scheduler.compile.actions import Launch, StepPlan
 from gpu_int8.scheduler.compile.context import (
-    LOCAL,
     CompileContext,
     extra_args,
-    global_1d,
     step_epilogue,
     store_expr,
+    wide_1d,
 )
 from gpu_int8.scheduler.compile.indexing import Placement, udiv_expr
 from gpu_int8.scheduler.epilogue_codegen import EpilogueCode, epilogue_function
@@ -25,20 +24,6 @@ from gpu_int8.scheduler.program_cache import kernel_source
 #: time of DenseNet-121's requantizations 1.13 -> 1.03 ms, cls's 0.043 -> 0.035, det's
 #: 0.77 -> 0.74; old and new in one process)
 VECTORS_PER_ITEM = 4
-
-#: work-group size of the elementwise kernels, at most: Intel's CPU runtime pays for every
-#: work-group it schedules, and these kernels do little per work-item.  64 -> 1024 (and at
-#: least two work-groups a core), old and new in one process: device time of the steps of
-#: PP-OCRv4 rec 0.062 -> 0.044 ms, DenseNet-121's requantizations 0.50 -> 0.43; whole
-#: requests DenseNet-121 1.037x, det 1.011x, rec and cls 1.00x
-ELTWISE_LOCAL = 1024
-
-
-def _launch_size(ctx: CompileContext, count: int) -> tuple[tuple[int], tuple[int]]:
-    info = ctx.device.info
-    spread = -(-count // (2 * info.compute_units))  # small launches: still two work-groups a core
-    return global_1d(count, max(LOCAL, min(ELTWISE_LOCAL, info.max_work_group_size, spread)))
-
 
 def coords_macro(out: Placement) -> tuple[str, str, list[str]]:
     """``(COORDS(IDX) body, SKIP condition, coordinate names)`` iterating ``out``'s physical positions."""
@@ -84,7 +69,7 @@ def epilogue_launch(ctx: CompileContext, name: str, code: EpilogueCode, start: t
         "EXTRA_ARGS": extra_args(code, {k: p for k, (_, p) in operands.items()}),
     }
     refs = ctx.builder.instance(kernel_source("plan_eltwise.cl"), defines, prelude=code.source)
-    gsize, lsize = _launch_size(ctx, out_p.physical_size)
+    gsize, lsize = wide_1d(ctx, out_p.physical_size)
     args = [("t", out_name), ("t", start_name), ("b", ctx.epilogue_buffer(code))]
     args += [("t", operands[k][0]) for k in code.inputs]
     return Launch(refs["eltwise"], args, gsize, lsize, name)
@@ -110,7 +95,7 @@ def to_nhwc_launch(ctx: CompileContext, name: str, step: Step, start: tuple[str,
         defines["INTERLEAVE(q,dst)"] = _interleave(c)
     refs = ctx.builder.instance(kernel_source("plan_eltwise_to_nhwc.cl"), defines, prelude=code.source,
                                 options=ctx.device.info.cl_std_option, group="eltwise8")
-    gsize, lsize = _launch_size(ctx, n * h * (w // px))
+    gsize, lsize = wide_1d(ctx, n * h * (w // px))
     return Launch(refs["eltwise_to_nhwc"], [("t", out_name), ("t", start_name), ("b", ctx.epilogue_buffer(code))],
                   gsize, lsize, name)
 
@@ -188,7 +173,7 @@ def channel_vector_launch(ctx: CompileContext, name: str, step: Step, start: tup
     defines.update({"PER": VECTORS_PER_ITEM, "CHANNELS": channels})
     refs = ctx.builder.instance(kernel_source("plan_eltwise8.cl"), defines, prelude=code.source,
                                 options=info.cl_std_option, group="eltwise8")
-    gsize, lsize = _launch_size(ctx, -(-out_p.physical_size // vw // VECTORS_PER_ITEM))
+    gsize, lsize = wide_1d(ctx, -(-out_p.physical_size // vw // VECTORS_PER_ITEM))
     args = [("t", out_name), ("t", start_name), ("b", ctx.epilogue_buffer(code))]
     args += [("t", operands[k][0]) for k in code.inputs]
     args += [("t", copy[0])] if copy is not None else []

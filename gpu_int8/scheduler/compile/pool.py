@@ -9,7 +9,7 @@ import numpy as np
 from gpu_int8.ops import get_op
 from gpu_int8.schedule import Step
 from gpu_int8.scheduler.compile.actions import Launch, StepPlan
-from gpu_int8.scheduler.compile.context import CompileContext, global_1d, step_epilogue, store_expr
+from gpu_int8.scheduler.compile.context import CompileContext, global_1d, step_epilogue, store_expr, wide_1d
 from gpu_int8.scheduler.compile.eltwise import coords_macro
 from gpu_int8.scheduler.compile.indexing import Placement, decompose_row_major
 from gpu_int8.scheduler.layouts import BLOCK
@@ -43,7 +43,7 @@ def compile_max_pool(ctx: CompileContext, step: Step) -> StepPlan | None:
         "EPI(y)": "(y)", "STORE(y)": "(y)",
     })
     refs = ctx.builder.instance(kernel_source("plan_pool.cl"), defines)
-    gsize, lsize = global_1d(yp.physical_size)
+    gsize, lsize = wide_1d(ctx, yp.physical_size)
     launch = Launch(refs["pool"], [("t", y_name), ("t", x_name), ("b", ctx.dummy_buffer())],
                     gsize, lsize, "max_pool")
     return StepPlan(step, "max_pool", "opencl", [launch])
@@ -81,7 +81,7 @@ def _max_pool_vec(ctx: CompileContext, step: Step, xp, yp, defines: dict) -> Ste
     else:
         return None
     refs = ctx.builder.instance(kernel_source(source), defines)
-    gsize, lsize = global_1d(count)
+    gsize, lsize = wide_1d(ctx, count)
     label = f"max_pool{vw}"
     launch = Launch(refs[kernel], [("t", step.outputs[0]), ("t", step.inputs[0])], gsize, lsize, label)
     return StepPlan(step, label, "opencl", [launch])
@@ -114,7 +114,7 @@ def compile_avg_pool(ctx: CompileContext, step: Step) -> StepPlan | None:
         "EXCLUDE_PAD": int(bool(a["exclude_pad"])), **epilogue,
     })
     refs = ctx.builder.instance(kernel_source("plan_pool.cl"), defines, prelude=code.source)
-    gsize, lsize = global_1d(yp.physical_size // cv)
+    gsize, lsize = wide_1d(ctx, yp.physical_size // cv)
     launch = Launch(refs["pool"], [("t", y_name), ("t", x_name), ("b", ctx.epilogue_buffer(code))],
                     gsize, lsize, "avg_pool")
     return StepPlan(step, "avg_pool", "opencl", [launch])
