@@ -25,6 +25,7 @@ from gpu_int8.scheduler.program_cache import kernel_source
 #: 0.77 -> 0.74; old and new in one process)
 VECTORS_PER_ITEM = 4
 
+
 def coords_macro(out: Placement) -> tuple[str, str, list[str]]:
     """``(COORDS(IDX) body, SKIP condition, coordinate names)`` iterating ``out``'s physical positions."""
     names = [f"d{i}" for i in range(len(out.shape))]
