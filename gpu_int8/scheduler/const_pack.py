@@ -27,3 +27,8 @@ def pack_constants(parts: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, 
         raw = np.ascontiguousarray(array).view(np.uint8).reshape(-1)
         packed[offsets[name]:offsets[name] + raw.size] = raw
     return packed, offsets
+
+
+def offset_macros(offsets: dict[str, int]) -> dict[str, int]:
+    """The offsets as the instance macros a kernel reads them by: ``<name>_AT``."""
+    return {f"{name}_AT": at for name, at in offsets.items()}

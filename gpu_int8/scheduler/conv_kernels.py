@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .const_pack import pack_constants
+from .const_pack import offset_macros, pack_constants
 from .conv_geometry import ConvGeometry, check_weights
 from .dot_gemm import (
     DOT_MIN_RUN,
@@ -379,7 +379,7 @@ class ConvKernel:
             parts["EPI_K"] = np.asarray(self.epilogue.consts, np.float32)
             defines["EPI_ARGS"] = self.epilogue.operand_params
         packed, offsets = pack_constants({**parts, "W": weights})
-        defines.update({f"{name}_AT": at for name, at in offsets.items()})
+        defines.update(offset_macros(offsets))
         return self.device.allocator.from_numpy(packed)
 
     def _init_dot(self, defines, weights, pad, tile, local_size):

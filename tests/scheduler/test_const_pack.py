@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from gpu_int8.scheduler.const_pack import PART_ALIGNMENT, pack_constants
+from gpu_int8.scheduler.const_pack import PART_ALIGNMENT, offset_macros, pack_constants
 
 
 def test_parts_keep_their_bytes_at_aligned_offsets():
@@ -16,6 +16,7 @@ def test_parts_keep_their_bytes_at_aligned_offsets():
         raw = packed[offsets[name]:offsets[name] + array.nbytes]
         np.testing.assert_array_equal(raw.view(array.dtype), array, err_msg=name)
     assert packed.dtype == np.uint8 and packed.size == 320
+    assert offset_macros(offsets) == {"W_AT": 0, "COMP_AT": 192, "EMPTY_AT": 256, "SCALE_AT": 256}
 
 
 def test_nothing_to_pack_is_one_byte():

@@ -22,7 +22,7 @@ from gpu_int8.schedule import Schedule, Step
 from gpu_int8.scheduler.compile.actions import Launch, StepPlan
 from gpu_int8.scheduler.compile.context import CompileContext, step_epilogue, store_expr
 from gpu_int8.scheduler.compile.move_chain import grouped_step, read_once
-from gpu_int8.scheduler.const_pack import pack_constants
+from gpu_int8.scheduler.const_pack import offset_macros, pack_constants
 from gpu_int8.scheduler.program_cache import kernel_source
 
 #: a ReduceMean over at most this many elements joins its gate's kernel (one work-group, one
@@ -99,10 +99,10 @@ def compile_se_gate(ctx: CompileContext, steps: list[Step]) -> StepPlan | None:
     if any(code.inputs for code in codes.values()):
         return None
     # every constant in one buffer (scheduler/const_pack.py): one lookup when it is enqueued
-    parts = {"WA_AT": _lanes(a), "COMP_A_AT": _comp(a, ca), "WB_AT": _lanes(b), "COMP_B_AT": _comp(b, c)}
-    parts.update({f"K{key.upper()}_AT": code.consts.astype(np.float32) for key, code in codes.items()})
+    parts = {"WA": _lanes(a), "COMP_A": _comp(a, ca), "WB": _lanes(b), "COMP_B": _comp(b, c)}
+    parts.update({f"K{key.upper()}": code.consts.astype(np.float32) for key, code in codes.items()})
     packed, offsets = pack_constants(parts)
-    macros.update(offsets)
+    macros.update(offset_macros(offsets))
     prelude = "".join(code.source for code in codes.values())
     kernel = ctx.builder.instance(kernel_source("plan_se_gate.cl"), macros, prelude=prelude)["se_gate"]
     launch = Launch(kernel, [("t", y_name), ("t", x_name), ("b", ctx.const(packed))], (n * LOCAL,), (LOCAL,),
