@@ -19,7 +19,10 @@
 // stretch of NHWC bytes, read as words (vload4: any alignment).  Otherwise (borders,
 // dilation) each word is read from its tap, a padding tap reading the zero point (pad_row):
 // wider taps (CIN_G a multiple of 4 over 16) one run of words each, narrower a word at a time
-// (gathered byte by byte where CIN_G is not a multiple of 4).  Signed activations
+// (gathered byte by byte where CIN_G is not a multiple of 4).  Where rows do not end on a
+// word (a stem's 3 channels) and WINDOW_WORDS is set, a tile whose windows lie inside the
+// input reads each as one run of WINDOW_WORDS words over all its rows instead, against
+// weights packed the same way (W_WINDOW), padded only at the window's end.  Signed activations
 // (ACT_FLIP=1) are read with the sign bits flipped, x + 128; the host takes 128 * sum(w[c])
 // off comp[c].
 //
@@ -33,7 +36,7 @@
 // Work-item: TM pixels x TNB*16 (+8 with HALF) channels, global = (COUT_P/(16 TNB) or 1 with
 // HALF, ceil(M/TM)).
 //
-// Build-time macros: as conv_gemm_portable.cl plus TM, TNB, HALF, ACT_FLIP.
+// Build-time macros: as conv_gemm_portable.cl plus TM, TNB, HALF, ACT_FLIP, WINDOW_WORDS.
 
 #include "requant.cl"
 #include "conv_params.cl"
@@ -104,6 +107,25 @@ inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pa
 #endif
 }
 
+// word k of a whole window read as one run of bytes over its KH rows of ROW_BYTES bytes, the
+// rows WINDOW_STEP bytes apart from p (WINDOW_WORDS): a word ending a row takes its first
+// bytes from that row's last word (read backwards, so nothing past the window is read) and
+// the rest from the next row's first word; the window's last word is zero-extended.  k is
+// a constant once the loop is unrolled, and so are the branches.
+#define WINDOW_STEP (DH * IW * C)
+inline uint window_word(const __global uchar *p, int k)
+{
+    const int row = 4 * k / ROW_BYTES, at = 4 * k - row * ROW_BYTES;
+    const __global uchar *q = p + row * WINDOW_STEP;
+    if (at + 4 <= ROW_BYTES)
+        return as_uint(vload4(0, q + at));
+    const int n = ROW_BYTES - at;  // 1 to 3 bytes left in this row
+    uint v = as_uint(vload4(0, q + ROW_BYTES - 4)) >> (8 * (4 - n));
+    if (row + 1 < KH)
+        v |= as_uint(vload4(0, q + WINDOW_STEP)) << (8 * n);
+    return v;
+}
+
 // acc[r][b] (and acc_h[r]) += N words of the rows (WORD(r, k), k < N) times the weight words
 // K0 + k at wk (and wkh)
 #if HALF
@@ -113,8 +135,9 @@ inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pa
 #define VNNI_HALF_LOAD(k)
 #define VNNI_HALF(r)
 #endif
-#define VNNI_WORDS(K0, N, WORD)                                        \
-    for (int k = 0; k < (N); ++k) {                                    \
+#define VNNI_WORDS(K0, N, WORD) VNNI_WORDS_LOOP(, K0, N, WORD)
+#define VNNI_WORDS_LOOP(PRAGMA, K0, N, WORD)                           \
+    PRAGMA for (int k = 0; k < (N); ++k) {                             \
         int16 wv[TNB_ARR];                                             \
         _Pragma("unroll") for (int b = 0; b < TNB; ++b)                \
             wv[b] = wk[((K0) + k) * TNB + b];                          \
@@ -127,6 +150,7 @@ inline uint edge_word(const __global uchar *p, int iw0, const __global uchar *pa
         }                                                              \
     }
 #define RUN_WORD(r, k) run_word(a[r], k)
+#define WINDOW_WORD(r, k) window_word(a[r], k)
 #define EDGE_WORD(r, k) edge_word(a[r], iw0[r], (const __global uchar *)pad_row, k)
 #define TAP_WORD(r, k) as_uint(vload4(k, tap[r]))
 
@@ -252,45 +276,66 @@ __kernel void conv_gemm_vnni(__global const ACT_T *restrict x,      // [N][IH][I
     for (int r = 0; r < TM && m0 + r < M; ++r)
         EPI_PREFETCH((size_t)(m0 + r) * COUT + LAYER_CH(nb * NB), min(NB, COUT - LAYER_CH(nb * NB)));
 #endif
-    const __global int16 *wk = w + (size_t)nb * K4 * TNB;
     const __global uchar *a[TM];
-    for (int kh = 0; kh < KH; ++kh) {
-        // every row's taps inside the input: one stretch of bytes each (not with several
-        // groups: a tap's channels of the group are CIN_G of the pixel's C)
-        bool run = DW == 1 && (KW == 1 || CIN_G == C);
-        for (int r = 0; r < TM; ++r) {
-            const int ih = ih0[r] + kh * DH;
-            const bool row_in = ih >= 0 && ih < IH;
-            run = run && row_in && iw0[r] >= 0 && iw0[r] + KW - 1 < IW;
-            a[r] = row_in ? (const __global uchar *)(x + in_base[r] + ih * IW * C) : 0;
-        }
-        if (run) {
-            for (int r = 0; r < TM; ++r)
-                a[r] += iw0[r] * C;
-            VNNI_WORDS(0, ROW_WORDS, RUN_WORD);
-        } else {
-#if CIN_G % 4 == 0 && CIN_G > 16
-            // tap by tap: each row's tap inside the input, or the zero point's row, is a run of
-            // CIN_G / 4 words (a tile touching a border of a 7x7 or 14x14 layer is most tiles;
-            // 160 -> 160 3x3 at 14x14: 0.097 -> 0.055 ms).  Up to 16 channels the word-by-word
-            // loop is faster (16 -> 64 at 55x55: 0.047 against 0.097 ms)
-            for (int kw = 0; kw < KW; ++kw) {
-                const __global uchar *tap[TM];
-#pragma unroll
-                for (int r = 0; r < TM; ++r) {
-                    const int iw = iw0[r] + kw * DW;
-                    tap[r] = a[r] && iw >= 0 && iw < IW ? a[r] + iw * C : (const __global uchar *)pad_row;
-                }
-                VNNI_WORDS(kw * (CIN_G / 4), CIN_G / 4, TAP_WORD);
-            }
-#else
-            VNNI_WORDS(0, ROW_WORDS, EDGE_WORD);
+#ifndef WINDOW_WORDS
+#define WINDOW_WORDS 0
 #endif
-        }
-        wk += ROW_WORDS * TNB;
+#if WINDOW_WORDS
+    // every pixel's whole window inside the input: WINDOW_WORDS words each (weights W_WINDOW,
+    // packed the same way); a tile touching the padding reads row by row below
+    bool inside = true;
+    for (int r = 0; r < TM; ++r)
+        inside = inside && ih0[r] >= 0 && ih0[r] + (KH - 1) * DH < IH && iw0[r] >= 0 && iw0[r] + KW - 1 < IW;
+    if (inside) {
+        const __global int16 *wk = (const __global int16 *)(params + W_WINDOW_AT) + (size_t)nb * WINDOW_WORDS * TNB;
 #if HALF
-        wkh += ROW_WORDS;
+        wkh = (const __global int8 *)(wk + WINDOW_WORDS * TNB);
 #endif
+        for (int r = 0; r < TM; ++r)
+            a[r] = (const __global uchar *)(x + in_base[r] + (ih0[r] * IW + iw0[r]) * C);
+        VNNI_WORDS_LOOP(_Pragma("unroll"), 0, WINDOW_WORDS, WINDOW_WORD);
+    } else
+#endif
+    {
+        const __global int16 *wk = w + (size_t)nb * K4 * TNB;
+        for (int kh = 0; kh < KH; ++kh) {
+            // every row's taps inside the input: one stretch of bytes each (not with several
+            // groups: a tap's channels of the group are CIN_G of the pixel's C)
+            bool run = DW == 1 && (KW == 1 || CIN_G == C);
+            for (int r = 0; r < TM; ++r) {
+                const int ih = ih0[r] + kh * DH;
+                const bool row_in = ih >= 0 && ih < IH;
+                run = run && row_in && iw0[r] >= 0 && iw0[r] + KW - 1 < IW;
+                a[r] = row_in ? (const __global uchar *)(x + in_base[r] + ih * IW * C) : 0;
+            }
+            if (run) {
+                for (int r = 0; r < TM; ++r)
+                    a[r] += iw0[r] * C;
+                VNNI_WORDS(0, ROW_WORDS, RUN_WORD);
+            } else {
+#if CIN_G % 4 == 0 && CIN_G > 16
+                // tap by tap: each row's tap inside the input, or the zero point's row, is a run of
+                // CIN_G / 4 words (a tile touching a border of a 7x7 or 14x14 layer is most tiles;
+                // 160 -> 160 3x3 at 14x14: 0.097 -> 0.055 ms).  Up to 16 channels the word-by-word
+                // loop is faster (16 -> 64 at 55x55: 0.047 against 0.097 ms)
+                for (int kw = 0; kw < KW; ++kw) {
+                    const __global uchar *tap[TM];
+#pragma unroll
+                    for (int r = 0; r < TM; ++r) {
+                        const int iw = iw0[r] + kw * DW;
+                        tap[r] = a[r] && iw >= 0 && iw < IW ? a[r] + iw * C : (const __global uchar *)pad_row;
+                    }
+                    VNNI_WORDS(kw * (CIN_G / 4), CIN_G / 4, TAP_WORD);
+                }
+#else
+                VNNI_WORDS(0, ROW_WORDS, EDGE_WORD);
+#endif
+            }
+            wk += ROW_WORDS * TNB;
+#if HALF
+            wkh += ROW_WORDS;
+#endif
+        }
     }
 
     // The sums leave the registers once, for an epilogue loop that is not unrolled: its code

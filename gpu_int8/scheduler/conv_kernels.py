@@ -37,6 +37,7 @@ from .vnni_gemm import (
     vnni_half_block,
     vnni_local_size,
     vnni_rows,
+    window_words,
 )
 from .vnni_probe import vnni_supported
 
@@ -365,10 +366,10 @@ class ConvKernel:
             self._local = local_size or portable_local_size(ntiles, self._global[1])
         self._args = lambda x, y: (x, self._params, y, np.int32(g.m), self.lo, self.hi)
 
-    def _pack_params(self, weights, pad, defines: dict):
+    def _pack_params(self, weights, pad, defines: dict, extra: dict | None = None):
         """One buffer of the weights (packed for the kernel) and the per-channel constants, the
-        zero-point row and an epilogue's constants (``cl_kernels/conv_params.cl``); their
-        offsets go into ``defines``.  The weights come last, so a launch with weights of
+        zero-point row, an epilogue's constants and ``extra`` parts (``cl_kernels/conv_params.cl``);
+        their offsets go into ``defines``.  The weights come last, so a launch with weights of
         another packing (a depthwise layer's last 8 channels) finds the rest at the same
         offsets."""
         comp, mscale, bias = self._channel_params
@@ -378,7 +379,7 @@ class ConvKernel:
         if self.epilogue is not None:
             parts["EPI_K"] = np.asarray(self.epilogue.consts, np.float32)
             defines["EPI_ARGS"] = self.epilogue.operand_params
-        packed, offsets = pack_constants({**parts, "W": weights})
+        packed, offsets = pack_constants({**parts, **(extra or {}), "W": weights})
         defines.update(offset_macros(offsets))
         return self.device.allocator.from_numpy(packed)
 
@@ -429,10 +430,14 @@ class ConvKernel:
         else:
             tnb, half = vnni_channel_blocks(g.cout), vnni_half_block(g.cout)
             packed = pack_weights_vnni(weights, g, tnb, half)
+        # tiles whose windows lie inside the input read them as one run of words (a stem's)
+        words = window_words(g)
+        extra = {"W_WINDOW": pack_weights_vnni(weights, g, tnb, half, window=True)} if words else {}
         self.tile = tile or vnni_rows(tnb + half, self.act_dtype == np.int8)
         opts = [info.cl_std_option]
-        defines.update(TM=self.tile, TNB=tnb, HALF=int(half), ACT_FLIP=int(self.act_dtype == np.int8))
-        self._params = self._pack_params(packed, pad, defines)
+        defines.update(TM=self.tile, TNB=tnb, HALF=int(half), ACT_FLIP=int(self.act_dtype == np.int8),
+                       WINDOW_WORDS=words)
+        self._params = self._pack_params(packed, pad, defines, extra)
         self._prog = self._build("conv_gemm_vnni", defines, opts, **self._program_kw)
         gemm_cout = g.groups * vnni_group_channels(g) if g.groups > 1 else g.cout
         self._global = (1 if half else -(-gemm_cout // (16 * tnb)), -(-g.m // self.tile))

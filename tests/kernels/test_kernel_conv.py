@@ -331,6 +331,28 @@ def test_vnni_kernel_reads_taps_in_place(act):
         assert_requantized(y, requant(acc, m, b, -128, 127, np.int8), str(geom))
 
 
+@pytest.mark.parametrize("act", [np.uint8, np.int8])
+def test_vnni_kernel_reads_whole_windows(act):
+    """Rows that do not end on a word (3 or 5 channels): tiles whose windows lie inside the input
+    read each window as one run of words over its rows (a word ending one row and starting the
+    next), tiles at the padding row by row; every layer here has both kinds of tile (unpadded:
+    all inside), with full blocks, a half block alone, and both."""
+    from gpu_int8.scheduler.vnni_gemm import window_words
+
+    dev = vnni_device()
+    for geom in (ConvGeometry(1, 3, 15, 17, 64, 3, 3, (2, 2)),                       # 7 words, not 9
+                 ConvGeometry(2, 3, 19, 20, 8, 7, 7, (2, 2), (3, 3), (3, 3)),         # 37, not 42
+                 ConvGeometry(1, 5, 14, 13, 24, 5, 5, (1, 1), (2, 2), (2, 2)),        # 32, not 35
+                 ConvGeometry(1, 3, 12, 30, 40, 3, 3, (1, 2), (1, 1), (0, 1))):       # strides 1 x 2
+        assert window_words(geom)
+        x, w, comp, pad_value = _data(geom, act, seed=geom.c + geom.kh)
+        acc = _reference_acc(geom, x, w, comp, pad_value)
+        ones = np.ones(geom.cout, np.float32)
+        y = run_conv(dev, "portable", geom, x, w, comp, ones, 0 * ones, act=act, out="i32", pad_value=pad_value,
+                     variant="vnni")
+        np.testing.assert_array_equal(y, acc, err_msg=str(geom))
+
+
 def test_depthwise_taps_on_vnni():
     """Where the variant is vnni, depthwise layers of 16k (+8) channels add their taps on vpdpbusd,
     four kernel rows per instruction (dwconv_vnni_taps.cl); others keep plain multiply-adds.  The
