@@ -185,8 +185,9 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
         assert launched["q"] == ["eltwise_to_nhwc"], launched
     if family == "portable" and device.info.keeps_work_items_apart:
         items = {sp.step.name: sp.actions[0].global_size[0] for sp in plan.steps if sp.step.name in means}
-        outputs = {"gm0": 2 * 32, "gm1": 2 * 32, "gm2": 2 * 32 * 8, "ap32": 2 * 32 * 8 * 16, "ap32x": 2 * 32 * 5 * 9,
-                   "gm24": 2 * 24, "ap24": 2 * 24 * 4 * 8}
+        # the average pools: a work-item per row of up to 16 outputs
+        outputs = {"gm0": 2 * 32, "gm1": 2 * 32, "gm2": 2 * 32 * 8, "ap32": 2 * 32 * 8, "ap32x": 2 * 32 * 5,
+                   "gm24": 2 * 24, "ap24": 2 * 24 * 4}
         per_item = {k: 8 if "24" in k else 16 for k in outputs}  # channels per work-item
         assert items == {k: global_1d(v // per_item[k])[0][0] for k, v in outputs.items()}, items
         if vnni and vnni_supported(device.info, device.cache.directory):
@@ -194,6 +195,48 @@ def test_vector_elementwise_kernels(device_family, vnni, monkeypatch):
             assert all(kernels[d] == "conv_gemm_vnni:scatter" for d in deconvs), kernels
         else:  # the GEMM is a CallLaunch, then the gather
             assert all(launched[d] == ["eltwise8"] for d in deconvs), launched
+
+
+def test_means_by_reciprocal_are_the_quotients():
+    """The pooling kernels take a mean as float(sum * (1.0 / count)) in double
+    (``cl_kernels/channel_sums.cl``): the correctly rounded float quotient, for every sum of up
+    to 49 taps and count up to 49, and for random sums below 2^24 over counts up to 2^16."""
+    sums = np.arange(-49 * 128, 49 * 255 + 1, dtype=np.float64)
+    for count in range(1, 50):
+        np.testing.assert_array_equal((sums * (1.0 / count)).astype(np.float32),
+                                      (sums / count).astype(np.float32), err_msg=str(count))
+    rng = np.random.default_rng(0)
+    big = rng.integers(-(2**24) + 1, 2**24, 200_000).astype(np.float64)
+    counts = rng.integers(1, 2**16, 200_000).astype(np.float64)
+    np.testing.assert_array_equal((big * (1.0 / counts)).astype(np.float32), (big / counts).astype(np.float32))
+
+
+def test_average_pools_by_rows(device_family):
+    """Average pools over NHWC rows wider than a work-item's outputs (37 columns: three tiles, the
+    last in part), 16 and 8 channels at a time: 3x3 reading a nonzero pad value in the padding,
+    3x3 / 2 excluding the padding with ceil rounding, 2x2 / 2 (DenseNet's), 5x5 with a wider
+    padding, 4x4 / 2 with ceil rounding reading the pad value; everywhere the reference's values,
+    and on Intel's CPU runtime the row kernel."""
+    import dataclasses
+
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    device, family = device_family
+    s = ScheduleBuilder("pools", seed=7)
+    x = s.input("x", (2, 3, 7, 37))
+    q = s.quantize(x, "q", "i8", 0.03, 0)
+    c32, c24 = s.conv(q, "c32", 32, k=1, dtype="i8"), s.conv(q, "c24", 24, k=1)
+    s.tensors[c32] = dataclasses.replace(s.tensors[c32], zero_point=np.float32([-9]))  # the pad value
+    pools = [s.avg_pool(c32, "p3", k=3, stride=1, pad=1, per_channel=True),
+             s.avg_pool(c32, "p3s2", k=3, stride=2, pad=1, exclude_pad=True, ceil=True, per_channel=True),
+             s.avg_pool(c24, "p2s2", k=2, stride=2, pad=0, per_channel=True),
+             s.avg_pool(c24, "p5", k=5, stride=1, pad=2),
+             s.avg_pool(c32, "p4s2", k=4, stride=2, pad=1, ceil=True)]  # the last windows end past the padding
+    s.outputs += pools
+    x_data = np.random.default_rng(2).standard_normal((2, 3, 7, 37)).astype(np.float32)
+    kernels = _checked_kernels(s.build(), device, family, x_data, pools)
+    if family == "portable" and device.info.keeps_work_items_apart:
+        assert all(kernels[p] == "avg_pool_rows" for p in pools), kernels
 
 
 @pytest.mark.parametrize("shape", [(2, 3, 4, 24), (1, 1, 2, 32), (1, 2, 3, 16), (1, 4, 2, 16), (1, 7, 2, 48)],

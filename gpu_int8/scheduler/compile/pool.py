@@ -103,10 +103,13 @@ def compile_avg_pool(ctx: CompileContext, step: Step) -> StepPlan | None:
         return None
     body, skip, names = coords_macro(yp)
     cv = _channel_vector(ctx, step, xp, yp, [2, 3], True)
+    defines = _geometry_defines(xp, yp, a["kernel"], a["strides"], (1, 1), a["pads_begin"], a["pads_end"])
+    rows = _avg_pool_rows(ctx, step, xp, yp, cv, defines)
+    if rows is not None:
+        return rows
     code, epilogue = _mean_epilogue(step, yp, names, cv)
     if code.inputs:
         return None
-    defines = _geometry_defines(xp, yp, a["kernel"], a["strides"], (1, 1), a["pads_begin"], a["pads_end"])
     defines.update({
         "MODE": 1, "CV": cv, "COORDS(IDX)": body + f" const int n = {names[0]}, c = {names[1]}, oh = {names[2]}, "
                                          f"ow = {names[3]};",
@@ -118,6 +121,33 @@ def compile_avg_pool(ctx: CompileContext, step: Step) -> StepPlan | None:
     launch = Launch(refs["pool"], [("t", y_name), ("t", x_name), ("b", ctx.epilogue_buffer(code))],
                     gsize, lsize, "avg_pool")
     return StepPlan(step, "avg_pool", "opencl", [launch])
+
+
+#: outputs along a row per work-item of the nhwc average pool
+AVG_ROW_OUTPUTS = 16
+
+
+def _avg_pool_rows(ctx: CompileContext, step: Step, xp, yp, cv: int, defines: dict) -> StepPlan | None:
+    """``cl_kernels/plan_avg_pool_rows.cl``, where ``cv`` channels of a pixel are contiguous in both
+    nhwc tensors: :data:`AVG_ROW_OUTPUTS` outputs of a row, ``cv`` channels per work-item."""
+    if cv == 1 or not xp.layout == yp.layout == "nhwc" or xp.shape[1] != yp.shape[1]:
+        return None
+    code, epilogue = _mean_epilogue(step, yp, ["n", "c", "oh", "ow"], cv)
+    if code.inputs:
+        return None
+    n, c, h, w = yp.shape
+    a = step.attrs
+    tiles = -(-w // AVG_ROW_OUTPUTS)
+    count = n * h * tiles * (c // cv)
+    defines = {k: v for k, v in defines.items() if k not in ("COUNT", "X_OFF(n,c,h,w)", "DH", "DW")}
+    defines.update({"CV": cv, "C": c, "CB": c // cv, "OH": h, "OW": w, "TW": AVG_ROW_OUTPUTS, "TILES": tiles,
+                    "COUNT": count, "FILL": 0 if a["exclude_pad"] else int(a["pad_value"]),
+                    "EXCLUDE_PAD": int(bool(a["exclude_pad"])), **epilogue})
+    refs = ctx.builder.instance(kernel_source("plan_avg_pool_rows.cl"), defines, prelude=code.source)
+    gsize, lsize = wide_1d(ctx, count)
+    launch = Launch(refs["avg_pool_rows"], [("t", step.outputs[0]), ("t", step.inputs[0]),
+                                            ("b", ctx.epilogue_buffer(code))], gsize, lsize, "avg_pool_rows")
+    return StepPlan(step, "avg_pool_rows", "opencl", [launch])
 
 
 def compile_reduce_mean(ctx: CompileContext, step: Step) -> StepPlan | None:
