@@ -6,9 +6,9 @@ Each light topology (real ImageNet architectures with fitted random weights, see
 tests/fixtures/light_models.py) is quantized by gpu_int8 on four photos, and the int8
 IR it writes runs on gpu_int8 and on OpenVINO CPU (int8 inside, batch 1, latency hint,
 in a process of its own: benchmarks/openvino_process.py), alternating in rounds.  Prints
-milliseconds, the ratio OpenVINO / gpu_int8 time (above 1: gpu_int8 is faster) and its
-range over the rounds; results also go to benchmarks/results/. Run it with nothing else
-on the machine.
+milliseconds, the ratio OpenVINO / gpu_int8 time (above 1: gpu_int8 is faster; the median
+of the rounds' ratios, see benchmarks/bench_models.py) and its range over the rounds;
+results also go to benchmarks/results/. Run it with nothing else on the machine.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from gpu_int8.scheduler.devices import discover_devices  # noqa: E402
 # before OpenVINO is imported: its libraries keep Intel's CPU OpenCL runtime from loading
 discover_devices()
 
-from benchmarks.bench_models import alternate, save_results, time_calls  # noqa: E402
+from benchmarks.bench_models import alternate, paired_ratio, save_results, time_calls  # noqa: E402
 from benchmarks.openvino_process import OpenVINOProcess  # noqa: E402
 from tests.fixtures.images import classifier_inputs  # noqa: E402
 from tests.fixtures.light_models import LIGHT_NAMES, light_model  # noqa: E402
@@ -50,7 +50,7 @@ def bench_light(name: str, folder: Path, device: str, seconds: float, rounds: in
                                                 lambda s: time_calls(lambda: engine.infer(feeds), s),
                                                 seconds, rounds)
     return {"model": name, "openvino_ms": round(ov_ms, 2), "gpu_int8_ms": round(our_ms, 2),
-            "ratio": round(ov_ms / our_ms, 3), "round_ratios": round_ratios, "device": str(engine.device)}
+            **paired_ratio(ov_ms, our_ms, round_ratios), "device": str(engine.device)}
 
 
 def main() -> int:
