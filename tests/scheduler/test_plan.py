@@ -416,13 +416,17 @@ def test_lrn_across_channels(any_device):
     assert not np.allclose(want["even"], want["fl"] / 2.0 ** 0.6, rtol=1e-3)  # the window sum matters
 
 
-def test_lrn_with_its_quantization_in_one_kernel(device_family):
+@pytest.mark.parametrize("spread", [2.0**-18, 1.0], ids=["float_first", "all_in_double"])
+def test_lrn_with_its_quantization_in_one_kernel(device_family, spread, monkeypatch):
     """Dequantize -> LRN -> quantize, and a float convolution -> LRN -> quantize, as one kernel
     storing the reference's integers: AlexNet's LRN (float first, double near a rounding step
     where the device allows), per-channel quantization, 20 channels (work-items past them), an
-    even window with another beta (double only); an LRN a model output also needs stays apart."""
+    even window with another beta (double only); an LRN a model output also needs stays apart.
+    On Intel's CPU runtime, 32 and 48 channels take 16 at a time (first, middle and last
+    blocks), int8 and float inputs; with a spread of 1 every lane is taken again in double."""
     from tests.scheduler.schedules import ScheduleBuilder
 
+    monkeypatch.setattr("gpu_int8.scheduler.compile.lrn_group.SPREAD", spread)
     device, family = device_family
 
     i64 = np.int64
@@ -449,11 +453,19 @@ def test_lrn_with_its_quantization_in_one_kernel(device_family):
     s.outputs.append(quantize(lrn(s.dequantize(c1, "d3"), "l3", 4, 0.6, 0.6), "q3", "i8"))
     l4 = lrn(s.dequantize(c1, "d4"), "l4", 5, 0.05, 0.75)
     s.outputs += [l4, quantize(l4, "q4", "u8")]
+    c48, cf32 = s.conv(q, "c48", 48, k=1), s.conv(q, "cf32", 32, k=1, out_f32=True)
+    q5 = quantize(lrn(s.dequantize(c48, "d5"), "l5", 5, 0.05, 0.75), "q5", "i8", 48)
+    q6 = quantize(lrn(cf32, "l6", 7, 0.01, 0.75), "q6", "u8")
+    s.outputs += [s.conv(q5, "after5", 16, k=1), s.conv(q6, "after6", 16, k=1)]  # NHWC, as a convolution reads
     schedule = s.build()
     x = np.random.default_rng(6).standard_normal((2, 8, 9, 7)).astype(np.float32) * 2
-    kernels, executor, outputs = _fused_plan(schedule, device, family, x, {"q1", "q2", "q3", "q4", "after"})
+    kernels, executor, outputs = _fused_plan(schedule, device, family, x,
+                                             {"q1", "q2", "q3", "q4", "q5", "q6", "after", "after5", "after6"})
     assert [kernels[n] for n in ("d1", "l1", "l2", "d3", "l3")] == ["fused"] * 5, kernels
-    assert [kernels[n] for n in ("q1", "q2", "q3", "l4", "q4")] == ["lrn_q"] * 3 + ["lrn", "eltwise"]
+    by_rows = family == "portable" and device.info.keeps_work_items_apart and "cl_khr_fp64" in device.info.extensions
+    rows = "lrn_q_rows" if by_rows else "lrn_q"
+    assert [kernels[n] for n in ("q1", "q2", "q3", "l4", "q4", "q5", "q6")] == \
+        [rows, "lrn_q", "lrn_q", "lrn", "eltwise", rows, rows], kernels
     # the convolution's float output, stored NHWC for the LRN where the convolutions work in NHWC
     assert executor.plan.placements["cf"].layout == ("nhwc" if family == "portable" else "plain")
     q1 = executor._read("q1")

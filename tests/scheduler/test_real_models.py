@@ -136,8 +136,8 @@ def test_light_model_quantized_on_opencl(name, runtime):
     # storing into their Concat), every tensor kept
     fused = build_plan(schedule, device, "portable", 16, keep_all=True, fuse=True)
     _check_plan(fused, schedule, feeds, want)
-    if name in ("bvlc_alexnet", "zfnet512", "inception_v1"):
-        assert sum(sp.kernel == "lrn_q" for sp in fused.steps) == 2
+    if name in ("bvlc_alexnet", "zfnet512", "inception_v1"):  # 16 channels of a pixel at a time on Intel's runtime
+        assert sum(sp.kernel == ("lrn_q_rows" if runtime == "intel-cpu" else "lrn_q") for sp in fused.steps) == 2
     if name in ("inception_v1", "squeezenet", "densenet121") and runtime == "intel-cpu" \
             and vnni_supported(device.info, device.cache.directory):  # branches stored into their Concat
         assert any(sp.kernel.endswith(":in_place") for sp in fused.steps)
