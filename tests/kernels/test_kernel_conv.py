@@ -331,6 +331,21 @@ def test_vnni_kernel_reads_taps_in_place(act):
         assert_requantized(y, requant(acc, m, b, -128, 127, np.int8), str(geom))
 
 
+def test_vnni_kernel_takes_no_more_pixels_than_the_layer_has():
+    """A fully connected layer at batch 1 (and 3): a work-item takes its one (three) rows,
+    not the six a wider layer's work-item holds; the same integers."""
+    dev = vnni_device()
+    for m in (1, 3):
+        geom = ConvGeometry.matmul(m, 600, 37)
+        x, w, comp, pad_value = _data(geom, np.int8, seed=m)
+        ones = np.ones(geom.cout, np.float32)
+        k = ConvKernel(dev, "portable", geom, w, comp, ones, 0 * ones, act_dtype=np.int8, out="i32", variant="vnni")
+        assert k.tile == m
+        y = run_conv(dev, "portable", geom, x, w, comp, ones, 0 * ones, act=np.int8, out="i32", pad_value=pad_value,
+                     variant="vnni")
+        np.testing.assert_array_equal(y, _reference_acc(geom, x, w, comp, pad_value))
+
+
 @pytest.mark.parametrize("act", [np.uint8, np.int8])
 def test_vnni_kernel_reads_whole_windows(act):
     """Rows that do not end on a word (3 or 5 channels): tiles whose windows lie inside the input
