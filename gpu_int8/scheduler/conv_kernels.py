@@ -28,6 +28,7 @@ from .dot_gemm import (
 )
 from .layouts import BLOCK, blocks
 from .vnni_gemm import (
+    fitted_rows,
     gemm_channels,
     pack_weights_vnni,
     pack_weights_vnni_groups,
@@ -433,9 +434,7 @@ class ConvKernel:
         # tiles whose windows lie inside the input read them as one run of words (a stem's)
         words = window_words(g)
         extra = {"W_WINDOW": pack_weights_vnni(weights, g, tnb, half, window=True)} if words else {}
-        # no more pixels a work-item than the layer has: a fully connected layer at batch 1
-        # computed its one row six times (AlexNet's 9216 -> 4096: 0.47 -> 0.38 ms)
-        self.tile = tile or min(vnni_rows(tnb + half, self.act_dtype == np.int8), g.m)
+        self.tile = tile or fitted_rows(g.m, vnni_rows(tnb + half, self.act_dtype == np.int8))
         opts = [info.cl_std_option]
         defines.update(TM=self.tile, TNB=tnb, HALF=int(half), ACT_FLIP=int(self.act_dtype == np.int8),
                        WINDOW_WORDS=words)

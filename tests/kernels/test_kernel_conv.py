@@ -333,7 +333,12 @@ def test_vnni_kernel_reads_taps_in_place(act):
 
 def test_vnni_kernel_takes_no_more_pixels_than_the_layer_has():
     """A fully connected layer at batch 1 (and 3): a work-item takes its one (three) rows,
-    not the six a wider layer's work-item holds; the same integers."""
+    not the six a wider layer's work-item holds; the same integers.  A 7x7 layer's 49 pixels
+    go five to a work-item (ten tiles, one pixel wasted, not nine of six and five wasted)."""
+    from gpu_int8.scheduler.vnni_gemm import fitted_rows
+
+    assert [fitted_rows(m, 6) for m in (1, 3, 6, 49, 196, 3136)] == [1, 3, 6, 5, 6, 6]
+    assert [fitted_rows(m, 8) for m in (49, 784, 25600)] == [7, 8, 8]
     dev = vnni_device()
     for m in (1, 3):
         geom = ConvGeometry.matmul(m, 600, 37)
