@@ -14,15 +14,14 @@
 #define SPAN ((TW - 1) * SW + KW)  // input columns a tile's windows cover
 
 #include "channel_sums.cl"
+#include "row_tile.cl"
 KEEP_WORK_ITEMS_APART
 __kernel void avg_pool_rows(__global Y_T *y, __global const X_T *x, __global const float *k)
 {
     const int g = get_global_id(0);
     if (g >= COUNT)
         return;
-    const int cb = g % CB, rest = g / CB;
-    const int tile = rest % TILES, row = rest / TILES;  // row = n * OH + oh
-    const int oh = row % OH, n = row / OH;
+    ROW_TILE_COORDS(g)
     const int c = cb * CV;  // the first lane's channel, for the epilogue
     const int h0 = oh * SH - PH;
     const __global X_T *rows[KH];

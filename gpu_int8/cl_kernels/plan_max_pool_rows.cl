@@ -7,6 +7,8 @@
 // wins.  Instance macros: X_T, VW, COUNT (work-items), C, CB (C / VW), IH, IW, OH, OW, TW, TILES
 // (ceil(OW / TW)), KH, KW, SH, SW, PH, PW, DH, DW, LOWEST.
 
+#include "row_tile.cl"
+
 #define VCAT_(a, b) a##b
 #define VCAT(a, b) VCAT_(a, b)
 
@@ -15,9 +17,7 @@ __kernel void max_pool_rows(__global X_T *y, __global const X_T *x)
     const int g = get_global_id(0);
     if (g >= COUNT)
         return;
-    const int cb = g % CB, rest = g / CB;
-    const int tile = rest % TILES, row = rest / TILES;  // row = n * OH + oh
-    const int oh = row % OH, n = row / OH;
+    ROW_TILE_COORDS(g)
     const __global X_T *rows[KH];
 #pragma unroll
     for (int kh = 0; kh < KH; ++kh) {
