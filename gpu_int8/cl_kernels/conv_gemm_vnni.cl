@@ -69,6 +69,9 @@
 #define HALF 0
 #endif
 #define NB (TNB * 16 + HALF * 8)
+#ifndef WINDOW_WORDS  // whole windows as one run of words (below); 0: row by row only
+#define WINDOW_WORDS 0
+#endif
 // array length for TNB blocks: with none (at most 8 channels, HALF only) one unused element
 #define TNB_ARR (TNB > 0 ? TNB : 1)
 
@@ -277,9 +280,6 @@ __kernel void conv_gemm_vnni(__global const ACT_T *restrict x,      // [N][IH][I
         EPI_PREFETCH((size_t)(m0 + r) * COUT + LAYER_CH(nb * NB), min(NB, COUT - LAYER_CH(nb * NB)));
 #endif
     const __global uchar *a[TM];
-#ifndef WINDOW_WORDS
-#define WINDOW_WORDS 0
-#endif
 #if WINDOW_WORDS
     // every pixel's whole window inside the input: WINDOW_WORDS words each (weights W_WINDOW,
     // packed the same way); a tile touching the padding reads row by row below
