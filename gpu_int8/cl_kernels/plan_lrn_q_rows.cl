@@ -2,7 +2,7 @@
 // work-item takes 16 channels of one NHWC pixel as vectors, work-items kept apart.
 //
 // With a work-item per element, the runtime's vectorizer gathered the window's channels
-// element by element (GoogLeNet's two LRNs: 0.33 ms, 2x OpenVINO's).  Here each of the window's
+// element by element (GoogLeNet's two LRNs: 0.38 ms, 2x OpenVINO's).  Here each of the window's
 // 2*HALF+1 taps is one vector of the pixel's channels, shifted by the tap: a block at either
 // end of the channels loads its pixel's first (last) 16 and shifts them in the vector, zeros
 // coming in where the window leaves the channels, so nothing outside the pixel is read.  The
@@ -11,8 +11,8 @@
 // are taken again one by one in double (lrn_math.cl), the reference's values.
 // Instance macros: C (a multiple of 16), CB (C / 16), COUNT (work-items: N*H*W*CB), HALF,
 // X_T, Y_T, DEQV(v) (16 lanes, per tensor), QUANTV(y,c), STOREV(y) (16 lanes from channel c),
-// QUANT(y,c), STORE(y) (one value), ALPHA, BETA, BIAS, ALPHA64, BETA_3_4, SPREAD (2^-18: the
-// float error's bound, relative).
+// QUANT(y,c), STORE(y) (one value; both quantizations read kq), ALPHA, BETA, BIAS, ALPHA64,
+// BETA_3_4, SPREAD (2^-18: the float error's bound, relative).
 
 #include "lrn_math.cl"
 
@@ -27,7 +27,7 @@
 
 __attribute__((intel_reqd_sub_group_size(1)))
 __kernel void lrn_q_rows(__global Y_T *y, __global const X_T *x, __global const float *kd,
-                         __global const float *kq, __global const float *kq1)
+                         __global const float *kq)
 {
     const int g = get_global_id(0);
     if (g >= COUNT)

@@ -92,14 +92,20 @@ def compile_lrn_group(ctx: CompileContext, steps: list[Step]) -> Launch | None:
     alpha, beta, bias = LRN.attr(node, "alpha") / size, LRN.attr(node, "beta"), LRN.attr(node, "bias")
     quant_code = step_epilogue(quant, y_p, "lq")
     defines = {
-        "C": c, "H": h, "W": w, "NHW": n * h * w, "HALF": (size - 1) // 2, "X_T": x_p.cl_type, "Y_T": y_p.cl_type,
-        "X_OFF(n,c,h,w)": x_p.offset(["n", "c", "h", "w"]), "Y_OFF(n,c,h,w)": y_p.offset(["n", "c", "h", "w"]),
+        "C": c, "HALF": (size - 1) // 2, "X_T": x_p.cl_type, "Y_T": y_p.cl_type,
         "QUANT(y,c)": quant_code.call("(y)", "(c)", "kq", {}),
         "STORE(y)": store_expr(y_p.dtype, "(y)", program=quant.epilogue),
         "ALPHA": float_literal(alpha), "ALPHA64": float(alpha).hex(), "BETA": float_literal(beta),
         "BIAS": float_literal(bias), "BETA_3_4": int(beta == 0.75),
-        "FAST": int(_float_first(ctx.device.info.extensions, alpha, beta, bias)),
     }
+    fast = _float_first(ctx.device.info.extensions, alpha, beta, bias)
+    if fast:
+        rows = _rows_launch(ctx, steps, quant_code, defines)
+        if rows is not None:
+            return rows
+    defines.update({"H": h, "W": w, "NHW": n * h * w, "X_OFF(n,c,h,w)": x_p.offset(["n", "c", "h", "w"]),
+                    "Y_OFF(n,c,h,w)": y_p.offset(["n", "c", "h", "w"]),
+                    "FAST": int(fast)})
     prelude = quant_code.source
     buffers = [("b", ctx.epilogue_buffer(quant_code))]
     if deq is not None:
@@ -110,9 +116,6 @@ def compile_lrn_group(ctx: CompileContext, steps: list[Step]) -> Launch | None:
     else:
         defines["DEQ(v,c)"] = "(v)"
         buffers.insert(0, ("b", ctx.dummy_buffer()))
-    rows = _rows_launch(ctx, steps, defines)
-    if rows is not None:
-        return rows
     refs = ctx.builder.instance(kernel_source("plan_lrn_q.cl"), defines, prelude=prelude)
     # a work-group takes up to 64 channels of several pixels: one pixel a group left Intel's
     # CPU runtime dispatching 9408 groups for GoogLeNet's second LRN (0.33 ms; 0.21 with 16 pixels)
@@ -122,27 +125,27 @@ def compile_lrn_group(ctx: CompileContext, steps: list[Step]) -> Launch | None:
                   (-(-c // group) * group, -(-n * h * w // rows) * rows), (group, rows), "lrn_q")
 
 
-def _rows_launch(ctx: CompileContext, steps: list[Step], defines: dict) -> Launch | None:
-    """``cl_kernels/plan_lrn_q_rows.cl`` where it applies: Intel's CPU runtime, the float-first
-    path, NHWC in and out, channels a multiple of 16, a window under 33 channels, and a
-    dequantization (if any) per tensor."""
+def _rows_launch(ctx: CompileContext, steps: list[Step], quant_code, defines: dict) -> Launch | None:
+    """``cl_kernels/plan_lrn_q_rows.cl`` where it applies (the float-first path already chosen):
+    Intel's CPU runtime, NHWC in and out, channels a multiple of 16, a window under 33 channels,
+    and a dequantization (if any) per tensor.  ``quant_code`` is the one-value quantization;
+    its 16-lane form reads the same constants, from the same buffer."""
     deq = steps[0] if len(steps) == 3 else None
     quant = steps[-1]
     x_name, y_name = steps[0].inputs[0], quant.outputs[0]
     x_p, y_p = ctx.placement(x_name), ctx.placement(y_name)
     n, c, h, w = x_p.shape
-    if not (defines["FAST"] and ctx.device.info.keeps_work_items_apart and x_p.layout == y_p.layout == "nhwc"
+    if not (ctx.device.info.keeps_work_items_apart and x_p.layout == y_p.layout == "nhwc"
             and c % 16 == 0 and defines["HALF"] < 16 and (deq is None or deq.axis is None)):
         return None
-    quant_v, quant_1 = step_epilogue(quant, y_p, "lqv", width=16), step_epilogue(quant, y_p, "lq")
-    prelude = quant_v.source + quant_1.source
+    quant_v = step_epilogue(quant, y_p, "lqv", width=16)
+    if not np.array_equal(quant_v.consts, quant_code.consts):
+        return None
+    prelude = quant_v.source + quant_code.source
     kd = ctx.dummy_buffer()
-    rows = {k: v for k, v in defines.items() if k not in ("X_OFF(n,c,h,w)", "Y_OFF(n,c,h,w)", "DEQ(v,c)",
-                                                          "H", "W", "NHW", "FAST")}
-    rows.update({"CB": c // 16, "COUNT": n * h * w * c // 16, "DEQV(v)": "(v)", "SPREAD": float_literal(SPREAD),
-                 "QUANTV(y,c)": quant_v.call("(y)", "(c)", "kq", {}),
-                 "STOREV(y)": store_expr(y_p.dtype, "(y)", 16, quant.epilogue),
-                 "QUANT(y,c)": quant_1.call("(y)", "(c)", "kq1", {})})
+    rows = {**defines, "CB": c // 16, "COUNT": n * h * w * c // 16, "DEQV(v)": "(v)", "SPREAD": float_literal(SPREAD),
+            "QUANTV(y,c)": quant_v.call("(y)", "(c)", "kq", {}),
+            "STOREV(y)": store_expr(y_p.dtype, "(y)", 16, quant.epilogue)}
     if deq is not None:
         deq_v = step_epilogue(deq, ctx.placement(deq.outputs[0]), "ldv", width=16)
         rows["DEQV(v)"] = deq_v.call("(v)", "0", "kd", {})
@@ -150,5 +153,5 @@ def _rows_launch(ctx: CompileContext, steps: list[Step], defines: dict) -> Launc
         kd = ctx.epilogue_buffer(deq_v)
     refs = ctx.builder.instance(kernel_source("plan_lrn_q_rows.cl"), rows, prelude=prelude)
     gsize, lsize = wide_1d(ctx, rows["COUNT"])
-    return Launch(refs["lrn_q_rows"], [("t", y_name), ("t", x_name), ("b", kd), ("b", ctx.epilogue_buffer(quant_v)),
-                                       ("b", ctx.epilogue_buffer(quant_1))], gsize, lsize, "lrn_q_rows")
+    return Launch(refs["lrn_q_rows"], [("t", y_name), ("t", x_name), ("b", kd), ("b", ctx.epilogue_buffer(quant_v))],
+                  gsize, lsize, "lrn_q_rows")
