@@ -140,7 +140,7 @@ def pack_weights_depthwise_vnni(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
 
 def dw_vnni_applies(g: ConvGeometry, info) -> bool:
     """Whether a depthwise layer may add its taps on 512-bit vpdpbusd: 16 channels per work-item
-    (Intel's CPU runtime), all of them in full blocks but for a last 8 that run apart."""
+    (Intel's CPU runtime), in full blocks, a last half block overlapping the one before it."""
     return info.vector_width == 16 and g.c % 16 in (0, 8) and g.c >= 16
 
 
@@ -226,8 +226,6 @@ class ConvKernel:
             if self.act_dtype == np.int8 and (self.dw_vnni or (self.variant in ("dot", "vnni") and not self.depthwise)):
                 # the dot and vnni kernels read x + 128 (sign bit flipped): take 128 * sum(w[c]) back off
                 flip = 128 * weights.reshape(geom.cout, -1).astype(np.int64).sum(axis=1)
-                if self.dw_vnni and geom.c % 16:
-                    flip[-8:] = 0  # a depthwise layer's last 8 channels run apart, on plain multiply-adds
                 comp = (np.asarray(comp, np.int64).reshape(-1) - flip).astype(np.int32)
         # zero-padded to whole blocks where kernels read them a block at a time (the vnni kernel's
         # last block of a layer whose channels are not a multiple of 16; with groups padded to
@@ -274,7 +272,6 @@ class ConvKernel:
                 consts = self.epilogue.consts if self.epilogue.consts.size else np.zeros(1, np.float32)
                 self._extra = (alloc.from_numpy(np.asarray(consts, np.float32)),)
         pad = np.array([pad_value], np.int64).astype(self.act_dtype)
-        self._tail = None  # a second (program, global, local) launch: a depthwise layer's last 8 channels
         self.im2col = None  # (x_buf, cols_buf) -> [launch], where the kernel reads gathered windows
         self.cols_nbytes = 0
         self._own_cols = None
@@ -308,7 +305,8 @@ class ConvKernel:
         if self.depthwise:
             no_wi_vec = self.device.info.keeps_work_items_apart
             # channels per work-item (zmm on Intel's runtime); channels ending with a half block
-            # of 8 (PP-OCR cls's 88, 104, 200) take 16 at a time and then the last 8 apart
+            # of 8 (PP-OCR cls's 88, 104, 200) take 16 at a time, the last block overlapping the
+            # one before it (HALF_TAIL in dwconv_portable.cl)
             wide = self.device.info.vector_width == 16
             half_tail = wide and g.c > 16 and g.c % 16 == 8
             cv = 16 if wide and (g.c % 16 == 0 or half_tail) else 8
@@ -326,29 +324,18 @@ class ConvKernel:
             if self.dw_vnni:
                 defines.update(DW_VNNI=1, ACT_FLIP=int(self.act_dtype == np.int8))
                 w = pack_weights_depthwise_vnni(weights, g)
-                tail_w = pack_weights_depthwise(weights, g) if half_tail else None
             else:
-                w, tail_w = pack_weights_depthwise(weights, g), None
-            if half_tail:
-                defines["C_END"] = g.c - 8
+                w = pack_weights_depthwise(weights, g)
+            defines["HALF_TAIL"] = int(half_tail)
             self._params = self._pack_params(w, pad, defines)
             # a program apart: its vectors change how the compiler builds the dot-product kernels
             self._prog = self._build("dwconv_portable", defines, opts, group="dwconv", **self._program_kw)
-            cvec = -(-(g.c - 8 * half_tail) // cv)
+            cvec = -(-g.c // cv)
             self._global = (cvec, -(-g.ow // self.tile), g.n * g.oh)
             info = self.device.info
             self._local = local_size or (whole_rows_local_size(self._global, info.compute_units,
                                                                info.max_work_group_size)
                                          if no_wi_vec else (min(cvec, 4), 1, 1))
-            if half_tail:  # the last 8 channels: one block per pixel tile
-                tail = {**defines, "CV": 8, "C_BEGIN": g.c - 8, "C_END": g.c, "DW_VNNI": 0}
-                tail_global = (1,) + self._global[1:]
-                tail_local = whole_rows_local_size(tail_global, info.compute_units, info.max_work_group_size) \
-                    if no_wi_vec else (1, 1, 1)
-                # its weights in the plain packing, at the same offset (the weights come last)
-                self._tail = (self._build("dwconv_portable", tail, opts, group="dwconv", **self._program_kw),
-                              tail_global, tail_local,
-                              None if tail_w is None else self._pack_params(tail_w, pad, {}))
             if self.dw_vnni:
                 self.name = "dwconv_vnni"  # dwconv_portable.cl with its taps on vpdpbusd
         elif self.variant == "dot":
@@ -370,9 +357,7 @@ class ConvKernel:
     def _pack_params(self, weights, pad, defines: dict, extra: dict | None = None):
         """One buffer of the weights (packed for the kernel) and the per-channel constants, the
         zero-point row, an epilogue's constants and ``extra`` parts (``cl_kernels/conv_params.cl``);
-        their offsets go into ``defines``.  The weights come last, so a launch with weights of
-        another packing (a depthwise layer's last 8 channels) finds the rest at the same
-        offsets."""
+        their offsets go into ``defines``."""
         comp, mscale, bias = self._channel_params
         g = self.geom
         parts = {"COMP": comp, "MSCALE": mscale, "BIAS": bias,
@@ -523,10 +508,4 @@ class ConvKernel:
     def gemm(self, x_buf, y_buf, *operands) -> list:
         """The convolution proper, on ``x_buf`` (the gathered windows where :attr:`im2col` is set)."""
         args = self._args(x_buf, y_buf) + self._extra + tuple(operands)
-        launches = [self._prog.prepare(*args, global_size=self._global, local_size=self._local)]
-        if self._tail is not None:
-            prog, global_size, local_size, tail_params = self._tail
-            if tail_params is not None:  # weights in the plain packing (the main launch's are for vpdpbusd)
-                args = (args[0], tail_params, *args[2:])
-            launches.append(prog.prepare(*args, global_size=global_size, local_size=local_size))
-        return launches
+        return [self._prog.prepare(*args, global_size=self._global, local_size=self._local)]

@@ -30,7 +30,7 @@ CASES = [
     ("dw3x3-odd", ConvGeometry(1, 21, 10, 9, 21, 3, 3, (1, 1), (1, 1), (1, 1), groups=21), np.uint8),
     ("dw3x3-s2-batch2", ConvGeometry(2, 32, 11, 12, 32, 3, 3, (2, 2), (1, 1), (0, 0), groups=32), np.int8),
     ("dw5x5-dilated", ConvGeometry(1, 16, 13, 13, 16, 5, 5, (1, 1), (4, 4), (4, 4), (2, 2), groups=16), np.uint8),
-    # 16 channels at a time then a half block of 8 apart, where vectors are 16 wide
+    # 16 channels at a time, the last block overlapping the one before it, where vectors are 16 wide
     ("dw3x3-40ch", ConvGeometry(1, 40, 6, 11, 40, 3, 3, (1, 1), (1, 1), (1, 1), groups=40), np.int8),
     # stride along rows only and along columns only (PP-OCR rec's (2, 1) and (1, 2)), signed input
     ("dw5x5-s2x1-48ch", ConvGeometry(1, 48, 11, 19, 48, 5, 5, (2, 1), (2, 2), (2, 2), groups=48), np.int8),
@@ -203,9 +203,9 @@ def test_depthwise_work_groups_of_whole_rows(any_device):
         np.testing.assert_array_equal(y, ref, err_msg=f"tile {tile} local {local}")
 
 
-def test_depthwise_half_block_runs_as_its_own_launch(any_device):
-    """40 channels where vectors are 16 wide: 32 at 16 a time, then the last 8 in a second
-    launch, each on full vectors (the values are checked in test_conv_kernel's dw3x3-40ch)."""
+def test_depthwise_half_block_in_the_same_launch(any_device):
+    """40 channels where vectors are 16 wide: one launch, its last block at channel 24 storing
+    channels 32..39 only (the values are checked in test_conv_kernel's dw3x3-40ch)."""
     geom = ConvGeometry(1, 40, 6, 11, 40, 3, 3, (1, 1), (1, 1), (1, 1), groups=40)
     x, w, comp, pad_value = _data(geom, np.int8, seed=5)
     ones = np.ones(geom.cout, np.float32)
@@ -214,7 +214,7 @@ def test_depthwise_half_block_runs_as_its_own_launch(any_device):
     alloc = any_device.allocator
     xb = alloc.from_numpy(from_nchw(x, k.layout, pad_value))
     yb = alloc.alloc(int(np.prod(k.output_shape())) * 4)
-    assert len(k.prepare(xb, yb)) == (2 if any_device.info.vector_width == 16 else 1)
+    assert len(k.prepare(xb, yb)) == 1
     k(xb, yb, wait=True)
     y = to_nchw(alloc.to_numpy(yb, k.output_shape(), k.out_dtype), k.layout, geom.cout)
     np.testing.assert_array_equal(y, _reference_acc(geom, x, w, comp, pad_value))
@@ -378,7 +378,7 @@ def test_depthwise_taps_on_vnni():
     four kernel rows per instruction (dwconv_vnni_taps.cl); others keep plain multiply-adds.  The
     values are checked by every dw case above on the vnni variant; here, which kernel runs."""
     dev = vnni_device()
-    for c, expected, launches in ((32, "dwconv_vnni", 1), (40, "dwconv_vnni", 2), (21, "dwconv_portable", 1)):
+    for c, expected in ((32, "dwconv_vnni"), (40, "dwconv_vnni"), (21, "dwconv_portable")):
         geom = ConvGeometry(1, c, 6, 11, c, 5, 5, (1, 1), (2, 2), (2, 2), groups=c)
         x, w, comp, pad_value = _data(geom, np.int8, seed=c)
         ones = np.ones(c, np.float32)
@@ -387,7 +387,7 @@ def test_depthwise_taps_on_vnni():
         assert k.name == expected, c
         alloc = dev.allocator
         xb, yb = alloc.from_numpy(from_nchw(x, k.layout, pad_value)), alloc.alloc(int(np.prod(k.output_shape())) * 4)
-        assert len(k.prepare(xb, yb)) == launches
+        assert len(k.prepare(xb, yb)) == 1
         k(xb, yb, wait=True)
         y = to_nchw(alloc.to_numpy(yb, k.output_shape(), k.out_dtype), k.layout, c)
         np.testing.assert_array_equal(y, _reference_acc(geom, x, w, comp, pad_value), err_msg=str(c))

@@ -620,6 +620,29 @@ def test_grouped_convolutions_padded_to_blocks(device_family):
         assert kernels["c"] == kernels["d"] == "conv_gemm_vnni:in_place", kernels
 
 
+def test_depthwise_half_blocks_in_every_store_mode(device_family):
+    """Depthwise layers of 40 channels (PP-OCR cls's 88, 104, 200: 16k + 8): where vectors are
+    16 wide the last block overlaps the one before it and stores its last 8 channels.  A plain
+    requantization (u8 and i8), the generated epilogue (hswish), one reading a residual branch
+    at the stored channels, and raw sums for a float output: the reference's integers in each."""
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    device, family = device_family
+    s = ScheduleBuilder("half_blocks", seed=11)
+    q = s.quantize(s.input("x", (2, 40, 7, 9)), "q", "u8", 0.03, 120)
+    a = s.conv(q, "a", 40, k=3, pad=1, groups=40, dtype="i8", act="relu")
+    b = s.conv(a, "b", 40, k=3, pad=1, groups=40, dtype="u8", act="hswish")
+    c = s.conv(b, "c", 40, k=5, stride=2, pad=2, groups=40, dtype="i8")
+    d = s.conv(a, "d", 40, k=3, pad=1, groups=40, dtype="u8", residual=a)
+    s.outputs += [c, d, s.conv(d, "e", 40, k=3, pad=1, groups=40, out_f32=True)]
+    schedule = s.build()
+    x = np.random.default_rng(11).standard_normal((2, 40, 7, 9)).astype(np.float32)
+    kernels, _, outputs = _fused_plan(schedule, device, family, x, {"a", "b", "c", "d"})
+    _outputs_close(outputs, Int8Executor(schedule).run({"x": x}))
+    assert all(kernels[n].startswith("dwconv") for n in "abcde"), kernels
+    assert kernels["b"].endswith(":epilogue") and kernels["d"].endswith(":epilogue"), kernels
+
+
 def test_squeeze_excitation_gates(device_family, monkeypatch):
     """MobileNetV3's gates (mean over the pixels, 1x1 convolutions to a quarter of the channels
     and back, on 1x1 pixels) run as one kernel: with the mean inside (u8 and i8 inputs, batch 2,
