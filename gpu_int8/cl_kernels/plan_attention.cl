@@ -4,11 +4,21 @@
 // -inf above the diagonal.  One work-item per query row; its LK logits stay in
 // private memory (the scheduler keeps LK small).
 // Instance macros: B, LQ, LK, D, DV, SCALE, MASK, CAUSAL (float literals for SCALE, MASK),
-// KV_LOCAL and WG (below).
+// KV_LOCAL and WG, Q_OFF, K_OFF, V_OFF and Y_OFF (below).
 // With the quantizations around it (compile/attention_group.py): Q_T, K_T, V_T, Y_T, the
 // element types; LOAD_Q(v), LOAD_K(v), LOAD_V(v), the dequantization of a stored element
 // (reading kq, kk, kv); STORE_Y(v), the quantization of an output (reading ky); GROUP_ARGS,
 // those four constant buffers.  By default float in, float out.
+
+// Where element (b, i, t) of q, k, v and y lies in its buffer: by default each a contiguous
+// [B, L, D] tensor.  A group that reads its queries, keys and values through moves of one tensor
+// and stores through moves (compile/attention_group.py) gives affine offsets of its own.
+#ifndef Q_OFF
+#define Q_OFF(b, i, t) (((size_t)(b) * LQ + (i)) * D + (t))
+#define K_OFF(b, j, t) (((size_t)(b) * LK + (j)) * D + (t))
+#define V_OFF(b, j, t) (((size_t)(b) * LK + (j)) * DV + (t))
+#define Y_OFF(b, i, t) (((size_t)(b) * LQ + (i)) * DV + (t))
+#endif
 
 #ifndef GROUP_ARGS
 #define Q_T float
@@ -34,35 +44,34 @@ void attention(__global Y_T *y, __global const Q_T *q, __global const K_T *k, __
     const int b = get_global_id(1), i = get_global_id(0);
     __local float kb[LK * D];
     __local float vb[LK * DV];
-    for (int e = get_local_id(0); e < LK * D; e += WG)
-        kb[e] = LOAD_K((float)k[(size_t)b * LK * D + e]);
-    for (int e = get_local_id(0); e < LK * DV; e += WG)
-        vb[e] = LOAD_V((float)v[(size_t)b * LK * DV + e]);
+    for (int j = get_local_id(0); j < LK; j += WG) {
+        for (int t = 0; t < D; ++t)
+            kb[j * D + t] = LOAD_K((float)k[K_OFF(b, j, t)]);
+        for (int t = 0; t < DV; ++t)
+            vb[j * DV + t] = LOAD_V((float)v[V_OFF(b, j, t)]);
+    }
     barrier(CLK_LOCAL_MEM_FENCE);
     if (i >= LQ)
         return;
-    const size_t row = (size_t)b * LQ + i;
-#define K_AT(e) kb[e]
-#define V_AT(e) vb[e]
+#define K_AT(j, t) kb[(j) * D + (t)]
+#define V_AT(j, t) vb[(j) * DV + (t)]
 #else
     const size_t row = get_global_id(0);
     if (row >= B * LQ)
         return;
     const int b = row / LQ, i = row - b * LQ;
-    const __global K_T *kb = k + (size_t)b * LK * D;
-    const __global V_T *vb = v + (size_t)b * LK * DV;
-#define K_AT(e) LOAD_K((float)kb[e])
-#define V_AT(e) LOAD_V((float)vb[e])
+#define K_AT(j, t) LOAD_K((float)k[K_OFF(b, j, t)])
+#define V_AT(j, t) LOAD_V((float)v[V_OFF(b, j, t)])
 #endif
     float qi[D];  // the query row, dequantized once
     for (int t = 0; t < D; ++t)
-        qi[t] = LOAD_Q((float)q[row * D + t]);
+        qi[t] = LOAD_Q((float)q[Q_OFF(b, i, t)]);
     float logit[LK];
     float m = -INFINITY;
     for (int j = 0; j < LK; ++j) {
         float dot = 0.0f;
         for (int t = 0; t < D; ++t)
-            dot += qi[t] * K_AT(j * D + t);
+            dot += qi[t] * K_AT(j, t);
         float l = dot * SCALE + MASK;
 #if CAUSAL
         if (j > i)
@@ -76,11 +85,10 @@ void attention(__global Y_T *y, __global const Q_T *q, __global const K_T *k, __
         logit[j] = exp(logit[j] - m);
         s += logit[j];
     }
-    __global Y_T *yi = y + row * DV;
     for (int t = 0; t < DV; ++t) {
         float acc = 0.0f;
         for (int j = 0; j < LK; ++j)
-            acc += (logit[j] / s) * V_AT(j * DV + t);
-        yi[t] = STORE_Y(acc);
+            acc += (logit[j] / s) * V_AT(j, t);
+        y[Y_OFF(b, i, t)] = STORE_Y(acc);
     }
 }

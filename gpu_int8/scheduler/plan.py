@@ -240,16 +240,18 @@ def compile_steps(schedule: Schedule, device, family: str, subgroup_size: int | 
 
 def _fusion_groups(schedule: Schedule, placements: dict[str, Placement], family: str) -> dict[int, tuple]:
     """Runs of steps compiled as one: first index -> (indices, compiler, what the others show)."""
-    groups = {i: (members, lambda ctx, steps: compile_move(ctx, chained_step(steps)), "moved")
-              for i, members in move_chains(schedule).items()}
     floats = float_groups(schedule)
     if family == "portable":
         nhwc_inputs(schedule, floats, placements)
-    groups.update({i: (members, compile_float_group, "computed") for i, members in floats.items()})
+    groups = {i: (members, compile_float_group, "computed") for i, members in floats.items()}
     groups.update({i: (members, compile_se_gate, "computed") for i, members in se_gates(schedule).items()})
     taken = {j for members, _, _ in groups.values() for j in members}
+    # an attention group takes in the moves around it: the chains among them are not copied apart
     groups.update({i: (members, compile_attention_group, "computed")
-                   for i, members in attention_groups(schedule).items() if not taken.intersection(members)})
+                   for i, members in attention_groups(schedule, placements).items() if not taken.intersection(members)})
+    taken = {j for members, _, _ in groups.values() for j in members}
+    groups.update({i: (members, lambda ctx, steps: compile_move(ctx, chained_step(steps)), "moved")
+                   for i, members in move_chains(schedule).items() if not taken.intersection(members)})
     return groups
 
 

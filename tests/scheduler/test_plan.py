@@ -813,6 +813,95 @@ def test_attention_with_its_quantizations_in_one_kernel(device_family, local_byt
     assert len(np.unique(want["y"])) > 20
 
 
+def _split_heads_attention(seed: int, tail):
+    """PP-OCRv4 rec's attention block: one float projection [1, L, 3 * H * D] split into heads by
+    a Reshape, a Transpose and three Slices, the query and key slices quantized on their own
+    and dequantized (the queries through a program that rounds again), the output quantized
+    and carried on by the moves ``tail(builder, y)`` adds.  The schedule and an input."""
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    s = ScheduleBuilder("split_heads", seed=seed)
+    x = s.matmul(s.quantize(s.input("x", (1, 20, 12)), "xq", "u8", 0.02, 128), "proj", n_out=36, transpose_b=True)
+    r = s.op("float", "Reshape", [x], "r", [(1, 20, 3, 2, 6)], "f32", {"special_zero": True, "opset": 1},
+             [np.array([0, 0, 3, 2, 6], np.int64)])[0]
+    t = s.op("float", "Transpose", [r], "t", [(3, 1, 2, 20, 6)], "f32", {"opset": 1},
+             [np.array([2, 0, 3, 1, 4], np.int64)])[0]
+    parts = []
+    for n, quant in enumerate([("i8", 0.2, 0), ("u8", 0.25, 128), None]):
+        sl = s.op("float", "Slice", [t], f"sl{n}", [(1, 1, 2, 20, 6)], "f32", {"opset": 8},
+                  [np.array([v], np.int64) for v in (n, n + 1, 1, 0)])[0]
+        if quant is None:  # the values stay float
+            parts.append(_moved(s, "Squeeze", sl, "v", (1, 2, 20, 6), [0], "float"))
+            continue
+        q = s.quantize(sl, f"sq{n}", *quant)
+        sq = _moved(s, "Squeeze", q, f"sz{n}", (1, 2, 20, 6), [0])
+        parts.append(s.dequantize(sq, f"f{n}"))
+        if n == 0:
+            s.steps[-1].epilogue[:0] = [["affine", "r", "z"], ["round", -128, 127]]
+            s.steps[-1].consts.update({"r": np.float32([0.8]), "z": np.float32([1.0])})
+    att = s.op("float", "ScaledDotProductAttention", parts, "att", [(1, 2, 20, 6)], "f32",
+               {"causal": False, "opset": 13})[0]
+    s.outputs.append(tail(s, s.quantize(att, "y", "i8", 0.1, 3)))
+    return s.build(), np.random.default_rng(seed).standard_normal((1, 20, 12)).astype(np.float32)
+
+
+def _moved(s, op_type: str, x: str, name: str, shape: tuple, arg: list, kind: str = "move") -> str:
+    """``op_type`` (Squeeze, Transpose, Reshape) of ``x`` to ``shape``, quantized as ``x``."""
+    attrs = {"opset": 1, "special_zero": True} if op_type == "Reshape" else {"opset": 1}
+    y = s.op(kind, op_type, [x], name, [shape], s.tensors[x].dtype, attrs, [np.array(arg, np.int64)])[0]
+    s.tensors[y].scale, s.tensors[y].zero_point = s.tensors[x].scale, s.tensors[x].zero_point
+    return y
+
+
+def _heads_back(s, y: str) -> str:  # [1, H, L, D] -> [1, L, H, D] -> [1, L, H * D], as rec does
+    return _moved(s, "Reshape", _moved(s, "Transpose", y, "back", (1, 20, 2, 6), [0, 2, 1, 3]), "out",
+                  (1, 20, 12), [0, 0, 12])
+
+
+@pytest.mark.parametrize("local_bytes", [32 * 1024, 0], ids=["kv_local", "kv_global"])
+def test_attention_reads_its_heads_through_the_moves(device_family, local_bytes, monkeypatch):
+    """The moves and quantizations between the projection and the attention, and the moves after
+    it, run inside the attention's one launch: it reads each element where the moves take it
+    from and stores where they put it.  The reference's integers, fused or step by step."""
+    import gpu_int8.scheduler.compile.float_ops as float_ops
+
+    monkeypatch.setattr(float_ops, "ATTENTION_LOCAL_BYTES", local_bytes)
+    device, family = device_family
+    schedule, x = _split_heads_attention(12, _heads_back)
+    plan = build_plan(schedule, device, family, 16)
+    kernels = [sp.kernel for sp in plan.steps]
+    first = [sp.step.name for sp in plan.steps].index("r")
+    assert kernels[first:] == ["fused"] * (len(kernels) - first - 1) + ["attention_q"], kernels
+    assert plan.steps[-1].step.inputs == ["proj"]
+    want = Int8Executor(schedule).run({"x": x})
+    np.testing.assert_array_equal(PlanExecutor(plan).run({"x": x})["out"], want["out"])
+    np.testing.assert_array_equal(PlanExecutor(build_plan(schedule, device, family, 16, keep_all=True))
+                                  .run({"x": x})["out"], want["out"])
+    assert len(np.unique(want["out"])) > 20
+
+
+def _regroup_then_swap(s, y):
+    regrouped = _moved(s, "Reshape", y, "regroup", (1, 2, 10, 12), [0, 0, 10, 12])
+    return _moved(s, "Reshape", _moved(s, "Transpose", regrouped, "swap", (1, 2, 12, 10), [0, 1, 3, 2]),
+                  "out", (1, 20, 12), [1, 20, 12])
+
+
+def _tiled(s, y):
+    return _moved(s, "Tile", y, "out", (2, 2, 20, 6), [2, 1, 1, 1])
+
+
+@pytest.mark.parametrize("tail, last", [(_regroup_then_swap, "regroup"), (_tiled, "y")], ids=["not_affine", "copies"])
+def test_attention_stops_at_a_move_it_cannot_store_through(any_device, tail, last):
+    """A Reshape that regroups a head's rows and columns ([20, 6] -> [10, 12]) is still affine in
+    them; the Transpose after it is not (an output row's columns come from two input rows).  A
+    Tile stores each output twice.  The group ends before such a move, which copies after it."""
+    schedule, x = _split_heads_attention(13, tail)
+    plan = build_plan(schedule, any_device, "portable", 16)
+    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    assert kernels[last] == "attention_q" and kernels["out"] != "fused", kernels
+    np.testing.assert_array_equal(PlanExecutor(plan).run({"x": x})["out"], Int8Executor(schedule).run({"x": x})["out"])
+
+
 def test_mvn_kernels_take_the_same_sums(any_device, monkeypatch):
     """``mvn_rows`` (a work-item per row) stores the values ``mvn`` (a work-group per row) does:
     the same partial sums, added in the same order."""

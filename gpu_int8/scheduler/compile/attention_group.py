@@ -1,93 +1,224 @@
-"""Scaled dot-product attention with the dequantizations before it and the quantization
-after it, as one kernel.
+"""Scaled dot-product attention with the steps that only prepare its operands and the ones
+that only carry its output on, as one kernel.
 
 PP-OCRv4 rec's attention (OpenVINO's ScaledDotProductAttention) reads its queries and keys
 dequantized from int8 (NNCF puts a FakeQuantize on each), and its output is quantized for
-the MatMul after it: two dequantize steps, the attention and a quantize step, four
-launches, the float ones storing four bytes an element.  One ``plan_attention.cl`` launch
-now reads the int8 queries and keys through their dequantization programs and stores the
-quantized output: the same programs on the same float32 values, so the same integers.
+the MatMul after it.  The operands come out of one float projection [L, 3 * heads * D]: a
+Reshape and a Transpose split it into heads, three Slices take the queries, keys and values,
+and the query and key slices are quantized on their own.  The output goes back to
+[L, heads * D] through a Transpose and a Reshape.  Apart, those were ten launches around the
+attention, the float ones storing four bytes an element.
 
-A group is consecutive steps: dequantizations (per tensor, into a tensor only the
-attention reads) of its queries, keys or values, the attention, and a per-tensor quantize
-of its output, which only that quantize reads (no model output).  Plans built with
-``keep_all`` keep the steps apart.
+One ``plan_attention.cl`` launch does it all: it reads each operand element where the moves
+would have taken it from (the index maps of the moves compose, :mod:`~gpu_int8.scheduler.move_maps`,
+and here they are affine in the attention's (head, row, column)), through the quantize and
+dequantize programs on the way, and stores each output, quantized, where the moves put it:
+the same programs on the same float32 values, so the same integers.
+
+A group is consecutive steps: the attention and the per-tensor quantize of its output, the
+moves (one tensor in, one out) and per-tensor quantize / dequantize steps before it whose
+tensors only the group reads, and the moves after it that only carry the output on.  Plans
+built with ``keep_all`` keep the steps apart.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
 
 from gpu_int8.schedule import Schedule, Step
 from gpu_int8.scheduler.compile.actions import Launch, StepPlan
 from gpu_int8.scheduler.compile.context import CompileContext, step_epilogue, store_expr
 from gpu_int8.scheduler.compile.float_ops import attention_setup
-from gpu_int8.scheduler.compile.move_chain import grouped_step, read_once
+from gpu_int8.scheduler.compile.indexing import Placement
+from gpu_int8.scheduler.compile.move_chain import grouped_step, single_move
+from gpu_int8.scheduler.move_maps import NotAGather, logical_maps
 from gpu_int8.scheduler.program_cache import kernel_source
 
 _ATTENTION = "ScaledDotProductAttention"
+_QUANTIZATIONS = ("quantize", "dequantize")
 
 
-def attention_groups(schedule: Schedule) -> dict[int, list[int]]:
-    """Groups by the index of their first step."""
-    only_next = read_once(schedule)
-    steps, groups = schedule.steps, {}
+@dataclass
+class Route:
+    """How the kernel reaches an operand (or stores its output): the tensor it reads (writes),
+    the quantize and dequantize steps on the way, in order, and element (b, i, t)'s offset in
+    that tensor, ``base + b * strides[0] + i * strides[1] + t * strides[2]``."""
+
+    tensor: str
+    programs: list[Step]
+    base: int
+    strides: tuple[int, int, int]
+
+    def offset_macro(self) -> str:
+        """The offset as a C expression of ``b``, ``i`` and ``t``."""
+        terms = [f"(size_t)({v}) * {s}" for v, s in zip("bit", self.strides, strict=True) if s]
+        return "((size_t)" + " + ".join([str(self.base), *terms]) + ")"
+
+
+def attention_groups(schedule: Schedule, placements: dict[str, Placement]) -> dict[int, list[int]]:
+    """Groups by the index of their first step: each as wide as its routes allow."""
+    readers: dict[str, set[int]] = {}
+    for j, step in enumerate(schedule.steps):
+        for name in step.inputs:
+            readers.setdefault(name, set()).add(j)
+    outputs, steps, groups = set(schedule.outputs), schedule.steps, {}
+
+    def only_by(name: str, members: set[int]) -> bool:
+        return name not in outputs and readers.get(name, set()) <= members
+
     for i in range(len(steps) - 1):
         op, quant = steps[i], steps[i + 1]
         if op.kind != "float" or op.op_type != _ATTENTION or len(op.outputs) != 1 \
-                or not only_next(op.outputs[0]) or quant.kind != "quantize" or quant.inputs != op.outputs \
+                or not only_by(op.outputs[0], {i + 1}) or quant.kind != "quantize" or quant.inputs != op.outputs \
                 or len(quant.outputs) != 1 or quant.axis is not None:
             continue
-        args = [a[1] for a in op.attrs.get("args", [])[:3] if a is not None and a[0] == "t"]
-        first = i
-        while first > 0 and _dequantizes_an_argument(steps[first - 1], args, only_next):
+        first, last = i, i + 1
+        while first > 0 and _feeds_operands(steps[first - 1]) \
+                and all(only_by(name, set(range(first, last + 1))) for name in steps[first - 1].outputs):
             first -= 1
-        groups[first] = list(range(first, i + 2))
+        while last + 1 < len(steps) and single_move(steps[last + 1]) \
+                and steps[last + 1].inputs[0] == steps[last].outputs[0] and only_by(steps[last].outputs[0], {last + 1}):
+            last += 1
+        # the widest group whose routes exist: steps drop off the front, then the back
+        for lo, hi in [(lo, last) for lo in range(first, i + 1)] + [(i, hi) for hi in range(last - 1, i, -1)]:
+            if routes(steps[lo:hi + 1], placements) is not None:
+                groups[lo] = list(range(lo, hi + 1))
+                break
     return groups
 
 
-def _dequantizes_an_argument(step: Step, args: list[str], only_next) -> bool:
-    return step.kind == "dequantize" and len(step.inputs) == 1 and len(step.outputs) == 1 \
-        and step.axis is None and step.outputs[0] in args and only_next(step.outputs[0])
+def _feeds_operands(step: Step) -> bool:
+    """A move of one tensor, or a per-tensor quantize / dequantize."""
+    return single_move(step) or (step.kind in _QUANTIZATIONS and step.axis is None
+                                 and len(step.inputs) == 1 and len(step.outputs) == 1)
+
+
+def routes(steps: list[Step], placements: dict[str, Placement]) -> tuple[list[Route], Route] | None:
+    """The routes of the attention's queries, keys and values, and of its output, through the
+    group ``steps``; None where one is not affine, or leaves the group in another way."""
+    op = next((s for s in steps if s.kind == "float" and s.op_type == _ATTENTION), None)
+    if op is None:
+        return None
+    at = steps.index(op)
+    args = op.attrs.get("args", [])
+    if len(args) < 3 or any(a is None or a[0] != "t" for a in args[:3]):
+        return None
+    produced = {name: s for s in steps[:at] for name in s.outputs}
+    operands = []
+    for _, name in args[:3]:
+        chain = []  # the steps from a tensor the group does not compute to the operand, in order
+        while name in produced:
+            chain.insert(0, produced[name])
+            name = chain[0].inputs[0]
+        route = _affine_route(name, [s for s in chain if s.kind in _QUANTIZATIONS], _through(chain, name, placements),
+                              placements)
+        if route is None:
+            return None
+        operands.append(route)
+    quant, moves = steps[at + 1], steps[at + 2:]
+    index = _through(moves, quant.outputs[0], placements)  # final element -> attention output element
+    if index is None:
+        return None
+    flat = index.reshape(-1)
+    if not np.array_equal(np.sort(flat), np.arange(flat.size)):
+        return None  # not every output element stored exactly once
+    where = np.empty(flat.size, np.int64)
+    where[flat] = np.arange(flat.size)
+    out = _affine_route(steps[-1].outputs[0], [quant], where.reshape(placements[op.outputs[0]].shape), placements)
+    return (operands, out) if out is not None else None
+
+
+def _through(moves: list[Step], name: str, placements: dict[str, Placement]) -> np.ndarray | None:
+    """Per element of the last step's output, the logical index it comes from in tensor ``name``
+    (quantizations pass elements through), or None where a step is not a plain gather."""
+    index = np.arange(placements[name].size, dtype=np.int64).reshape(placements[name].shape)
+    for step in moves:
+        if step.kind in _QUANTIZATIONS:
+            continue
+        try:
+            which, source, fill = logical_maps(step, [index.shape], placements[step.inputs[0]].np_dtype)[0]
+        except NotAGather:
+            return None
+        if fill is not None or np.any(which != 0):
+            return None
+        index = index.reshape(-1)[source].reshape(placements[step.outputs[0]].shape)
+    return index
+
+
+def _affine_route(name: str, programs: list[Step], index: np.ndarray | None,
+                  placements: dict[str, Placement]) -> Route | None:
+    """The route to tensor ``name`` (plain layout) when ``index`` (offsets in it over the attention's
+    [..., L, D]) is affine in (b, i, t), b running over the leading axes together."""
+    if index is None or placements[name].layout != "plain" or index.ndim < 2:
+        return None
+    grid = index.reshape(-1, *index.shape[-2:])
+    base = int(grid[0, 0, 0])
+    strides = tuple(int(grid[tuple(np.eye(3, dtype=int)[d])] - base) if grid.shape[d] > 1 else 0 for d in range(3))
+    b, i, t = np.indices(grid.shape)
+    if not np.array_equal(grid, base + b * strides[0] + i * strides[1] + t * strides[2]):
+        return None
+    return Route(name, programs, base, strides)
 
 
 def compile_attention_group(ctx: CompileContext, steps: list[Step]) -> StepPlan | None:
     """The group's one launch, or None where the kernel does not apply."""
-    *dequantizations, op, quant = steps
+    found = routes(steps, ctx.placements)
+    op = next(s for s in steps if s.kind == "float" and s.op_type == _ATTENTION)
     setup = attention_setup(ctx, op)
-    y_name = quant.outputs[0]
-    y_p = ctx.placement(y_name)
-    if setup is None or y_p.layout != "plain" or y_p.dtype not in ("u8", "i8") \
-            or y_p.shape != ctx.placement(op.outputs[0]).shape:
+    if found is None or setup is None:
+        return None
+    operands, out = found
+    quant = out.programs[0]
+    y_p = ctx.placement(out.tensor)
+    if y_p.dtype not in ("u8", "i8"):
         return None
     macros, names, (gsize, lsize) = setup
-    tensors, buffers, prelude = [], [], ""
-    for role, name in zip("qkv", names, strict=True):
-        deq = next((d for d in dequantizations if d.outputs[0] == name), None)
-        if deq is None:  # read as it is stored
-            macros[f"{role.upper()}_T"], macros[f"LOAD_{role.upper()}(v)"] = "float", "(v)"
-            tensors.append(name)
+    buffers, prelude = [], ""
+    for role, name, route in zip("qkv", names, operands, strict=True):
+        R = role.upper()
+        macros[f"{R}_OFF(b, i, t)"] = route.offset_macro()
+        macros[f"{R}_T"] = ctx.placement(route.tensor).cl_type
+        if not route.programs:  # read as it is stored
+            macros[f"LOAD_{R}(v)"] = "(v)"
             buffers.append(("b", ctx.dummy_buffer()))
             continue
-        x_p = ctx.placement(deq.inputs[0])
-        code = step_epilogue(deq, ctx.placement(name), f"attention_{role}")
-        if x_p.layout != "plain" or x_p.dtype not in ("u8", "i8") or x_p.shape != ctx.placement(name).shape \
-                or code.inputs:
+        code = step_epilogue(_one_program(route.programs), ctx.placement(name), f"attention_{role}")
+        if code.inputs:
             return None
-        macros[f"{role.upper()}_T"] = x_p.cl_type
-        macros[f"LOAD_{role.upper()}(v)"] = code.call("(v)", "0", f"k{role}", {})
+        macros[f"LOAD_{R}(v)"] = code.call("(v)", "0", f"k{role}", {})
         prelude += code.source
-        tensors.append(deq.inputs[0])
         buffers.append(("b", ctx.epilogue_buffer(code)))
     code = step_epilogue(quant, y_p, "attention_y")
     if code.inputs:
         return None
-    macros.update({"Y_T": y_p.cl_type, "STORE_Y(v)": store_expr(y_p.dtype, code.call("(v)", "0", "ky", {}),
-                                                                  program=quant.epilogue),
+    macros.update({"Y_OFF(b, i, t)": out.offset_macro(), "Y_T": y_p.cl_type,
+                   "STORE_Y(v)": store_expr(y_p.dtype, code.call("(v)", "0", "ky", {}), program=quant.epilogue),
                    "GROUP_ARGS": "".join(f", __global const float *k{r}" for r in "qkvy")})
     refs = ctx.builder.instance(kernel_source("plan_attention.cl"), macros, prelude=prelude + code.source)
-    launch = Launch(refs["attention"], [("t", y_name)] + [("t", t) for t in tensors]
+    tensors = [route.tensor for route in operands]
+    launch = Launch(refs["attention"], [("t", out.tensor)] + [("t", t) for t in tensors]
                     + buffers + [("b", ctx.epilogue_buffer(code))], gsize, lsize, "attention_q")
     # the step reads every tensor the launch does (the memory plan keeps them until then)
     step = dataclasses.replace(grouped_step(steps), inputs=list(dict.fromkeys(tensors)))
     return StepPlan(step, "attention_q", "opencl", [launch])
+
+
+def _one_program(programs: list[Step]) -> Step:
+    """Quantize / dequantize steps in turn as one step: their programs one after the other, each
+    one's constants renamed apart.  A quantize ends rounding into its integer range, so its value
+    is the one it stored."""
+    program, consts = [], {}
+    for n, step in enumerate(programs):
+        rename = {key: f"s{n}_{key}" for key in step.consts}
+
+        def renamed(arg, rename=rename):  # constant names, also inside an activation's parameters
+            if isinstance(arg, dict):
+                return {key: renamed(value) for key, value in arg.items()}
+            return rename.get(arg, arg) if isinstance(arg, str) else arg
+
+        consts.update({rename[key]: value for key, value in step.consts.items()})
+        program += [[ins[0], *(renamed(a) for a in ins[1:])] for ins in step.epilogue]
+    return dataclasses.replace(programs[-1], epilogue=program, consts=consts)

@@ -8,9 +8,10 @@ A chain is consecutive move steps, each with one tensor input and one output, ev
 intermediate read by the next step only and not a model output.  Plans built with
 ``keep_all`` (tests reading every tensor) keep every move.
 
-The other step groups (``float_groups.py``, ``se_gate.py``) share its helpers: which
-tensors have one reader (:func:`read_once`), a group as one step (:func:`grouped_step`) and
-the plan of a member whose work another kernel does (:func:`folded_plan`).
+The other step groups (``float_groups.py``, ``se_gate.py``, ``attention_group.py``) share its helpers: which
+tensors have one reader (:func:`read_once`), which steps are moves (:func:`single_move`), a
+group as one step (:func:`grouped_step`) and the plan of a member whose work another kernel
+does (:func:`folded_plan`).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class MoveChain(Step):
         return "+".join(s.op_type or s.kind for s in self.chain)
 
 
-def _single_move(step: Step) -> bool:
+def single_move(step: Step) -> bool:
     """A pure gather of one tensor into one (a max pool computes: it has kernels of its own)."""
     moves = step.kind == "move" or (step.kind == "float" and step.op_type in DATA_MOVEMENT)
     return moves and step.op_type != "MaxPool" and len(step.inputs) == 1 and len(step.outputs) == 1
@@ -62,7 +63,7 @@ def move_chains(schedule: Schedule) -> dict[int, list[int]]:
     chains, i, steps = {}, 0, schedule.steps
     while i < len(steps):
         j = i
-        while (j + 1 < len(steps) and _single_move(steps[j]) and _single_move(steps[j + 1])
+        while (j + 1 < len(steps) and single_move(steps[j]) and single_move(steps[j + 1])
                and steps[j + 1].inputs[0] == steps[j].outputs[0] and intermediate(steps[j].outputs[0])):
             j += 1
         if j > i:
