@@ -427,7 +427,7 @@ class ConvKernel:
         self._prog = self._build("conv_gemm_vnni", defines, opts, **self._program_kw)
         gemm_cout = g.groups * vnni_group_channels(g) if g.groups > 1 else g.cout
         self._global = (1 if half else -(-gemm_cout // (16 * tnb)), -(-g.m // self.tile))
-        self._local = local_size or vnni_local_size(self._global, info.compute_units)
+        self._local = local_size or vnni_local_size(self._global, info.compute_units, packed.nbytes)
         self._args = lambda x, y: (x, self._params, y, np.int32(g.m), self.lo, self.hi)
 
     # -- intel --

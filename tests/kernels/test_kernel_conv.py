@@ -351,6 +351,27 @@ def test_vnni_kernel_takes_no_more_pixels_than_the_layer_has():
         np.testing.assert_array_equal(y, _reference_acc(geom, x, w, comp, pad_value))
 
 
+def test_vnni_work_groups_take_all_channel_blocks_of_small_layers():
+    """A layer whose weights fit the first-level cache runs each work-group over all its channel
+    blocks (one core writes a pixel tile's whole rows); larger weights, or too few row tiles for
+    16 groups a core, keep a group on one block.  The same integers either way."""
+    from gpu_int8.scheduler.vnni_gemm import ALL_BLOCKS_WEIGHT_BYTES, vnni_local_size
+
+    assert vnni_local_size((2, 3200), 2, ALL_BLOCKS_WEIGHT_BYTES) == (2, 100)
+    assert vnni_local_size((2, 3200), 2, ALL_BLOCKS_WEIGHT_BYTES + 1) == (1, 200)
+    assert vnni_local_size((8, 10), 2, 1024) == (1, 3)  # 10 tiles: 32 groups only by block
+    dev = vnni_device()
+    for cin, per_group in ((12, 2), (400, 1)):  # 96 channels in 2 blocks of 3 x 16; 1152 or 38400 bytes
+        geom = ConvGeometry(1, cin, 20, 24, 96)
+        x, w, comp, pad_value = _data(geom, np.uint8, seed=cin)
+        ones = np.ones(geom.cout, np.float32)
+        k = ConvKernel(dev, "portable", geom, w, comp, ones, 0 * ones, act_dtype=np.uint8, out="i32", variant="vnni")
+        assert k._global[0] == 2 and k._local[0] == per_group, (k._global, k._local)
+        y = run_conv(dev, "portable", geom, x, w, comp, ones, 0 * ones, act=np.uint8, out="i32", pad_value=pad_value,
+                     variant="vnni")
+        np.testing.assert_array_equal(y, _reference_acc(geom, x, w, comp, pad_value))
+
+
 @pytest.mark.parametrize("act", [np.uint8, np.int8])
 def test_vnni_kernel_reads_whole_windows(act):
     """Rows that do not end on a word (3 or 5 channels): tiles whose windows lie inside the input
