@@ -20,9 +20,20 @@
 // COPY_AT(i, c), where defined: the start's raw values are also stored, unconverted, at that
 // offset of the extra buffer argument copy (a Concat's output that the start tensor is part
 // of; compile/requantize_and_copy.py), so the Concat need not read the start again.
+//
+// SE_GATE, where defined: each work-group's first work-item first computes a squeeze-and-
+// excitation gate into local memory, gate[C] (se_gate_vec.cl, from the arguments gx, gp), and
+// EPIW reads the gate there (compile/se_gate.py: the multiply by the gate in the gate's launch).
 
 #define VCAT_(a, b) a##b
 #define VCAT(a, b) VCAT_(a, b)
+
+#ifdef SE_GATE
+#include "se_gate_vec.cl"
+#define GATE_ARGS , __global const G_X_T *gx, __global const uchar *gp
+#else
+#define GATE_ARGS
+#endif
 
 #ifdef cl_intel_required_subgroup_size
 __attribute__((intel_reqd_sub_group_size(1)))
@@ -33,8 +44,16 @@ __attribute__((intel_reqd_sub_group_size(1)))
 #define COPY_ARG
 #endif
 
-__kernel void eltwise8(__global OUT_T *out, __global const SRC_T *src, __global const float *k EXTRA_ARGS COPY_ARG)
+__kernel void eltwise8(__global OUT_T *out, __global const SRC_T *src, __global const float *k EXTRA_ARGS COPY_ARG
+                       GATE_ARGS)
 {
+#ifdef SE_GATE
+    __local G_T gate[G_C];
+    __local int gate_m[G_C], gate_a[G_CA];
+    if (get_local_id(0) == 0)
+        se_gate_vec(gate, gate_m, gate_a, gx, gp);
+    barrier(CLK_LOCAL_MEM_FENCE);
+#endif
     const int v0 = get_global_id(0) * PER;
     int i = v0 * VW;
     int c = CHANNEL(i);

@@ -676,6 +676,36 @@ def test_squeeze_excitation_gates(device_family, monkeypatch):
     assert "se_gate" not in {sp.kernel for sp in stored.steps}
 
 
+def test_squeeze_excitation_multiplies_in_the_gates_launch(device_family):
+    """With one image and a small tensor, the multiply by the gate runs in the gate's launch:
+    the vector elementwise kernel, each work-group first computing the gate into local memory
+    (u8 and i8 tensors of 32 and 40 channels: 16 or 8 at a time; per-channel multiply constants).
+    Where that kernel does not apply (another family's layout), the gate goes to a tensor of the
+    step's own, then the multiply.  The reference's integers in every tensor either way."""
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    device, family = device_family
+    s = ScheduleBuilder("se1", seed=10)
+    q = s.quantize(s.input("x", (1, 8, 5, 7)), "q", "u8", 0.03, 120)
+    for name, cout, dtype in (("s", 32, "u8"), ("t", 40, "i8")):
+        x = s.conv(q, f"{name}x", cout, k=1, dtype=dtype)
+        m = s.reduce_mean(x, f"{name}m", dtype=dtype)
+        g = s.conv(s.conv(m, f"{name}a", cout // 4, k=1, dtype="u8", act="relu"), f"{name}g", cout, k=1,
+                   dtype="u8", act="clamp")
+        s.outputs.append(s.requantize(x, f"{name}y", "i8", other=g, op="mul"))
+    schedule = s.build()
+    x = np.random.default_rng(10).standard_normal((1, 8, 5, 7)).astype(np.float32)
+    kernels, executor, outputs = _fused_plan(schedule, device, family, x, {"sx", "sy", "tx", "ty"})
+    _outputs_close(outputs, Int8Executor(schedule).run({"x": x}))
+    assert all(len(np.unique(outputs[n])) > 20 for n in ("sy", "ty"))
+    vector = family == "portable" and not device.info.is_gpu
+    # the intel family stores 40 channels padded to 48: that gate's steps keep kernels of their own
+    for name in "st" if family != "intel" else "s":
+        assert [kernels[f"{name}{k}"] for k in "mag"] == ["fused"] * 3, kernels
+        assert kernels[f"{name}y"] == ("se_gate" if vector else "se_gate+eltwise"), kernels
+        assert not {f"{name}m", f"{name}a", f"{name}g"} & set(executor.buffers)
+
+
 def test_upsampling_requantizes_first(device_family):
     """PP-OCRv4 det's nearest upsamplings, each requantized (per channel) for a Concat, a step
     later or right after: the requantization runs on the small tensor at the upsampling's place

@@ -5,6 +5,8 @@ of ``cl_kernels/plan_eltwise.cl`` per step shape."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from gpu_int8.schedule import Step
@@ -124,17 +126,32 @@ def _interleave(c: int) -> str:
     return "do { " + "; ".join(stmts) + "; } while (0)"
 
 
+@dataclass
+class GatePrologue:
+    """``SE_GATE`` of ``plan_eltwise8.cl``: operand ``operand`` is the gate the kernel computes
+    first into local memory, with these instance macros, prelude source and extra arguments, in
+    ``groups`` work-groups (each computing it)."""
+
+    operand: int
+    defines: dict
+    prelude: str
+    args: list
+    groups: int
+
+
 def channel_vector_launch(ctx: CompileContext, name: str, step: Step, start: tuple[str, Placement],
-                         operands: dict[int, tuple[str, Placement]], out: tuple[str, Placement],
-                         axis: int | None, start_coords=None, copy: tuple[str, int] | None = None
-                         ) -> Launch | None:
+                          operands: dict[int, tuple[str, Placement]], out: tuple[str, Placement],
+                          axis: int | None, start_coords=None, copy: tuple[str, int] | None = None,
+                          gate=None) -> Launch | None:
     """``cl_kernels/plan_eltwise8.cl`` where it applies: a CPU device, an NHWC output with C a
     multiple of 8 (16 at a time on Intel's runtime where C is a multiple of 16; PoCL, 8 at a time,
     runs det's elementwise steps in 5.8 ms where the per-element kernel took 23), the start
     tensor stored like it (or gathered, with consecutive channels reading consecutive
     elements), operands stored like it or per channel, per-channel constants along the
     channels; else None.  ``copy`` = (an NHWC tensor of more channels, a channel offset): the
-    start's raw values are stored there too, from that channel on (start not gathered)."""
+    start's raw values are stored there too, from that channel on (start not gathered).
+    ``gate(vw)``, where given, returns the :class:`GatePrologue` of a launch VW channels wide,
+    or None where the kernel cannot compute the gate (then so is the launch)."""
     (out_name, out_p), (start_name, start_p) = out, start
     info = ctx.device.info
     if info.is_gpu or out_p.layout != "nhwc" or out_p.shape[1] % 8 or axis not in (None, 1):
@@ -150,9 +167,14 @@ def channel_vector_launch(ctx: CompileContext, name: str, step: Step, start: tup
         return None
     n, channels, h, w = out_p.shape
     vw = 16 if channels % 16 == 0 and info.vector_width == 16 else 8
+    prologue = gate(vw) if gate is not None else None
+    if gate is not None and prologue is None:
+        return None
     values = {}
     for k, (_, p) in operands.items():
-        if p.shape == out_p.shape and p.layout == out_p.layout:
+        if prologue is not None and k == prologue.operand:
+            values[k] = f"convert_float{vw}(vload{vw}(0, gate + c))"
+        elif p.shape == out_p.shape and p.layout == out_p.layout:
             values[k] = f"convert_float{vw}(vload{vw}(0, in{k} + i))"
         elif tuple(p.shape[1:]) == (channels, 1, 1) and p.shape[0] in (1, n) and p.layout in ("nhwc", "plain"):
             # per image and channel: [N or 1][C]
@@ -166,18 +188,29 @@ def channel_vector_launch(ctx: CompileContext, name: str, step: Step, start: tup
         "CHANNEL(IDX)": f"(int)((uint)(IDX) - {udiv_expr('(uint)(IDX)', channels, out_p.physical_size)} * {channels}u)",
         "START_COORDS(i)": coords, "START_OFF": start_off,
         "EPIW(y)": code.call("y", "c", "k", values), "STOREW(y)": store_expr(out_p.dtype, "y", vw, step.epilogue),
-        "EXTRA_ARGS": extra_args(code, {k: p for k, (_, p) in operands.items()}),
+        "EXTRA_ARGS": extra_args(code, {k: p for k, (_, p) in operands.items()},
+                                 skip=prologue.operand if prologue else None),
     }
     if copy is not None:  # pixel i / C of the copy, its channels from the offset on
         pixel = udiv_expr("(uint)(IDX)", channels, out_p.physical_size)
         defines["COPY_AT(IDX,C)"] = f"((size_t){pixel} * {ctx.placement(copy[0]).shape[1]} + {copy[1]} + (C))"
     defines.update({"PER": VECTORS_PER_ITEM, "CHANNELS": channels})
-    refs = ctx.builder.instance(kernel_source("plan_eltwise8.cl"), defines, prelude=code.source,
+    items = -(-out_p.physical_size // vw // VECTORS_PER_ITEM)
+    if prologue is not None:
+        defines.update({"SE_GATE": 1, **prologue.defines})
+        local = -(-items // prologue.groups)
+        if local > info.max_work_group_size:
+            return None
+        gsize, lsize = (local * prologue.groups,), (local,)
+    else:
+        gsize, lsize = wide_1d(ctx, items)
+    refs = ctx.builder.instance(kernel_source("plan_eltwise8.cl"), defines,
+                                prelude=code.source + (prologue.prelude if prologue else ""),
                                 options=info.cl_std_option, group="eltwise8")
-    gsize, lsize = wide_1d(ctx, -(-out_p.physical_size // vw // VECTORS_PER_ITEM))
     args = [("t", out_name), ("t", start_name), ("b", ctx.epilogue_buffer(code))]
-    args += [("t", operands[k][0]) for k in code.inputs]
+    args += [("t", operands[k][0]) for k in code.inputs if prologue is None or k != prologue.operand]
     args += [("t", copy[0])] if copy is not None else []
+    args += prologue.args if prologue is not None else []
     return Launch(refs["eltwise8"], args, gsize, lsize, name)
 
 
