@@ -92,7 +92,7 @@ def _compile(schedule, choice, cfg: Config):
 
     device = CLDevice(choice.device, ProgramCache(cfg.cache_path / "programs"))
     plan = build_plan(schedule, device, choice.family, choice.subgroup_size)
-    return PlanExecutor(plan)
+    return PlanExecutor(plan, profiling=cfg.profiling)
 
 
 def _failure_message(choice, exc: Exception) -> str:

@@ -39,10 +39,11 @@ def run(args: argparse.Namespace) -> int:
         if args.input or args.config or args.shape:
             raise GpuInt8Error("-i/-c/--shape need -m MODEL (without -m the embedded demo runs)")
         return _run_demo(args)
-    start = time.perf_counter()
-    engine = load(args.model, args.config, parse_shapes(args.shape))
-    load_s = time.perf_counter() - start
     cfg = load_config(args.config)
+    cfg.profiling = cfg.profiling or args.profile
+    start = time.perf_counter()
+    engine = load(args.model, cfg, parse_shapes(args.shape))
+    load_s = time.perf_counter() - start
     print(f"model:  {args.model}  (loaded in {load_s:.2f} s)")
     print(f"device: {engine.device}")
     hint = float_model_hint(engine, args.model)

@@ -78,7 +78,7 @@ class Engine:
 
     def profile(self) -> list | None:
         """Per-step timings of the last inference (kernel, kind, precision, device time), or None
-        when the engine runs a NumPy reference executor."""
+        when the engine runs a NumPy reference executor or was loaded without ``profiling: true``."""
         fn = getattr(self._executor, "profile", None)
         with self._lock:
             return fn() if fn is not None else None

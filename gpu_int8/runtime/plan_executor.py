@@ -42,11 +42,15 @@ class StepProfile:
 
 
 class PlanExecutor:
-    """Inputs and outputs by name as float32 arrays, like the reference executors."""
+    """Inputs and outputs by name as float32 arrays, like the reference executors.  With
+    ``profiling``, each run's launches keep their device times (:meth:`profile`); without, they
+    go to a queue that records none."""
 
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, profiling: bool = True):
         self.plan = plan
         self.device = plan.device
+        self.profiling = profiling
+        self.queue = plan.device.queue if profiling else plan.device.plain_queue
         memory = plan.memory
         self._arena = self.device.allocator.alloc(max(memory.arena_bytes, 1))
         subs: dict[str, object] = {}
@@ -91,7 +95,7 @@ class PlanExecutor:
     def _run(self, feeds):
         import pyopencl as cl
 
-        queue = self.device.queue
+        queue = self.queue
         schedule = self.plan.schedule
         staged = []
         for name in schedule.inputs:
@@ -126,7 +130,7 @@ class PlanExecutor:
         p = self.plan.placements[name]
         data = np.empty(p.physical_shape, p.np_dtype)
         if data.nbytes:
-            cl.enqueue_copy(self.device.queue, data, self.buffers[name], is_blocking=True)
+            cl.enqueue_copy(self.queue, data, self.buffers[name], is_blocking=True)
         return np.ascontiguousarray(p.from_physical(data))
 
     def _host(self, sp, action: HostCall) -> None:
@@ -143,10 +147,13 @@ class PlanExecutor:
                 continue
             physical = self.plan.placements[name].to_physical(data)
             if physical.nbytes:
-                cl.enqueue_copy(self.device.queue, self.buffers[name], physical, is_blocking=True)
+                cl.enqueue_copy(self.queue, self.buffers[name], physical, is_blocking=True)
 
-    def profile(self) -> list[StepProfile]:
-        """Per-step timings of the last run (device time from OpenCL events; host steps wall time)."""
+    def profile(self) -> list[StepProfile] | None:
+        """Per-step timings of the last run (device time from OpenCL events; host steps wall time),
+        or None when the executor runs without profiling."""
+        if not self.profiling:
+            return None
         seconds: dict[int, float] = dict(self._host_seconds)
         launches: dict[int, int] = {}
         for i, event in self._events:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+import pyopencl as cl
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
@@ -68,7 +69,7 @@ def test_opencl_engine_matches_reference(tiny_qdq, tmp_path):
     x = np.random.default_rng(1).standard_normal(SHAPE).astype(np.float32)
     ref = gpu_int8.load(tiny_qdq, config(tmp_path, device="reference"))
     assert ref.device.kind == "reference" and ref.profile() is None
-    eng = gpu_int8.load(tiny_qdq, config(tmp_path, device="Intel(R) OpenCL", kernels="portable"))
+    eng = gpu_int8.load(tiny_qdq, config(tmp_path, device="Intel(R) OpenCL", kernels="portable", profiling=True))
     assert eng.device.kind == "opencl" and eng.device.kernels == "portable"
     assert "Intel" in eng.device.name and "requested" in eng.device.reason
     np.testing.assert_allclose(eng.infer({"x": x})["prob"], ref.infer({"x": x})["prob"], rtol=1e-5, atol=1e-7)
@@ -76,6 +77,11 @@ def test_opencl_engine_matches_reference(tiny_qdq, tmp_path):
     assert [p.kind for p in profile] == [s.kind for s in eng.schedule.steps]
     kernels = {p.kernel for p in profile}
     assert {"softmax", "reduce_mean"} <= kernels and kernels & {"max_pool", "max_pool16"}
+    # without profiling: a queue that records no device times, the same outputs, no profile
+    plain = gpu_int8.load(tiny_qdq, config(tmp_path, device="Intel(R) OpenCL", kernels="portable"))
+    np.testing.assert_array_equal(plain.infer({"x": x})["prob"], eng.infer({"x": x})["prob"])
+    assert plain.profile() is None
+    assert not plain._executor.queue.properties & cl.command_queue_properties.PROFILING_ENABLE
 
 
 def test_auto_and_forced_kernel_families(tiny_qdq, tmp_path):
@@ -83,7 +89,7 @@ def test_auto_and_forced_kernel_families(tiny_qdq, tmp_path):
     eng = gpu_int8.load(tiny_qdq, config(tmp_path))
     assert eng.device.kind == "opencl" and eng.device.kernels == "portable"  # CPUs: portable kernels
     assert "auto" in eng.device.reason
-    eng = gpu_int8.load(tiny_qdq, config(tmp_path, device="Intel(R) OpenCL", kernels="intel"))
+    eng = gpu_int8.load(tiny_qdq, config(tmp_path, device="Intel(R) OpenCL", kernels="intel", profiling=True))
     assert eng.device.kind == "opencl" and eng.device.kernels == "intel"
     eng.infer({"x": np.zeros(SHAPE, np.float32)})
     assert any(p.kernel.startswith("conv_gemm_intel") for p in eng.profile())
