@@ -36,6 +36,7 @@ from gpu_int8.scheduler.compile.program import ProgramBuilder
 from gpu_int8.scheduler.compile.requantize_and_copy import compile_requantize_and_copy, requantize_and_copy
 from gpu_int8.scheduler.compile.requantize_first import compile_requantized_move, requantize_first
 from gpu_int8.scheduler.compile.se_gate import compile_se_gate, se_gates
+from gpu_int8.scheduler.compile.transposed_operand import compile_transposed_operand, transposed_operands
 from gpu_int8.scheduler.memory import MemoryPlan, plan_memory
 
 #: defined at the top of every plan program
@@ -249,6 +250,9 @@ def _fusion_groups(schedule: Schedule, placements: dict[str, Placement], family:
     # an attention group takes in the moves around it: the chains among them are not copied apart
     groups.update({i: (members, compile_attention_group, "computed")
                    for i, members in attention_groups(schedule, placements).items() if not taken.intersection(members)})
+    taken = {j for members, _, _ in groups.values() for j in members}
+    groups.update({i: (members, compile_transposed_operand, "aliased")
+                   for i, members in transposed_operands(schedule).items() if not taken.intersection(members)})
     taken = {j for members, _, _ in groups.values() for j in members}
     groups.update({i: (members, lambda ctx, steps: compile_move(ctx, chained_step(steps)), "moved")
                    for i, members in move_chains(schedule).items() if not taken.intersection(members)})

@@ -1057,3 +1057,35 @@ def test_matmul_row_chunks():
 
     assert [chunk(n, False) for n in (8, 24, 120, 15, 17)] == [8, 8, 8, 15, None]
     assert [chunk(n, True) for n in (8, 24, 120, 128, 15, 17)] == [8, 24, 40, 64, 15, None]
+
+
+def test_transposed_operand_read_where_it_is_stored(device_family):
+    """PP-OCRv4 rec's last MatMul reads A^T, A a Squeeze of a convolution's [1, C, 1, L] output:
+    where the convolution stores NHWC, A^T's rows are its bytes as stored, so the MatMul reads
+    an alias of them and neither the Squeeze nor the transpose copies.  Where they are not (the
+    Squeeze of a plain tensor), both copy as before.  The reference's values either way."""
+    from tests.scheduler.schedules import ScheduleBuilder
+
+    device, family = device_family
+    s = ScheduleBuilder("rows", seed=14)
+    q = s.quantize(s.input("x", (1, 24, 1, 40)), "q", "u8", 0.03, 120)
+    c = s.conv(q, "c", 48, k=1, dtype="i8")
+    sq = s.op("move", "Squeeze", [c], "sq", [(1, 48, 40)], "i8", {"opset": 1}, [np.array([2], np.int64)])[0]
+    s.tensors[sq].scale, s.tensors[sq].zero_point = s.tensors[c].scale, s.tensors[c].zero_point
+    s.outputs.append(s.matmul(sq, "mm", n_out=30, transpose_a=True))
+    q3 = s.quantize(s.input("z", (1, 48, 40)), "q3", "i8", 0.05, 0)
+    sq3 = s.op("move", "Squeeze", [q3], "sq3", [(48, 40)], "i8", {"opset": 1}, [np.array([0], np.int64)])[0]
+    s.tensors[sq3].scale, s.tensors[sq3].zero_point = s.tensors[q3].scale, s.tensors[q3].zero_point
+    s.outputs.append(s.matmul(sq3, "mm3", n_out=30, transpose_a=True))
+    schedule = s.build()
+    rng = np.random.default_rng(14)
+    feeds = {"x": rng.standard_normal((1, 24, 1, 40)).astype(np.float32),
+             "z": rng.standard_normal((1, 48, 40)).astype(np.float32)}
+    plan = build_plan(schedule, device, family, 16)
+    kernels = {sp.step.name: sp.kernel for sp in plan.steps}
+    got, want = PlanExecutor(plan).run(feeds), Int8Executor(schedule).run(feeds)
+    _outputs_close(got, want)
+    assert len(np.unique(want["mm"])) > 200
+    nhwc = plan.placements["c"].layout == "nhwc"
+    assert (kernels["sq"] == "fused") == nhwc and kernels["mm"].startswith("transpose+") != nhwc, kernels
+    assert kernels["sq3"] != "fused" and kernels["mm3"].startswith("transpose+"), kernels
