@@ -34,9 +34,10 @@
 // it pads its group.  comp is in GEMM channels; mscale, bias and the epilogue's constants in
 // layer channels.
 // Work-item: TM pixels x TNB*16 (+8 with HALF) channels, global = (COUT_P/(16 TNB) or 1 with
-// HALF, ceil(M/TM)).
+// HALF, ceil(M/TM)), or those two swapped with TILES_FIRST=1.
 //
-// Build-time macros: as conv_gemm_portable.cl plus TM, TNB, HALF, ACT_FLIP, WINDOW_WORDS.
+// Build-time macros: as conv_gemm_portable.cl plus TM, TNB, HALF, ACT_FLIP, WINDOW_WORDS,
+// TILES_FIRST.
 
 #include "requant.cl"
 #include "conv_params.cl"
@@ -71,6 +72,9 @@
 #define NB (TNB * 16 + HALF * 8)
 #ifndef WINDOW_WORDS  // whole windows as one run of words (below); 0: row by row only
 #define WINDOW_WORDS 0
+#endif
+#ifndef TILES_FIRST
+#define TILES_FIRST 0
 #endif
 // array length for TNB blocks: with none (at most 8 channels, HALF only) one unused element
 #define TNB_ARR (TNB > 0 ? TNB : 1)
@@ -247,8 +251,13 @@ __kernel void conv_gemm_vnni(__global const ACT_T *restrict x,      // [N][IH][I
                              int M, int lo, int hi EPI_ARGS)
 {
     CONV_PARAMS(int16)  // w: [COUT_P/NB][K4][TNB] x 64 bytes (HALF: then [K4] x 32)
+#if TILES_FIRST  // the grid is (row tiles, channel blocks)
+    const int nb = get_global_id(1);
+    const int m0 = get_global_id(0) * TM;
+#else
     const int nb = get_global_id(0);
     const int m0 = get_global_id(1) * TM;
+#endif
     if (m0 >= M || nb * NB >= GEMM_COUT)
         return;
 
