@@ -709,8 +709,9 @@ def test_squeeze_excitation_multiplies_in_the_gates_launch(device_family):
 def test_upsampling_requantizes_first(device_family):
     """PP-OCRv4 det's nearest upsamplings, each requantized (per channel) for a Concat, a step
     later or right after: the requantization runs on the small tensor at the upsampling's place
-    and the gather copies its integers (the reference's); an upsampling another step reads too,
-    and a requantization with a second operand, keep their order."""
+    and the gather copies its integers (the reference's), where the layout allows straight into
+    the Concat; an upsampling another step reads too, and a requantization with a second
+    operand, keep their order."""
     from tests.scheduler.schedules import ScheduleBuilder
 
     device, family = device_family
@@ -734,9 +735,12 @@ def test_upsampling_requantizes_first(device_family):
     s.outputs += [cat, r4, rk, ro, kept]
     schedule = s.build()
     x = np.random.default_rng(5).standard_normal((2, 8, 3, 4)).astype(np.float32)
-    kernels, executor, outputs = _fused_plan(schedule, device, family, x, {"r2", "r2b", "r4", "cat", "rk", "ro"})
+    kernels, executor, outputs = _fused_plan(schedule, device, family, x, {"r4", "cat", "rk", "ro"})
     assert all(kernels[n].startswith("eltwise+") for n in ("up2", "up2b", "up4")), kernels  # + a copy
     assert kernels["r2"] == kernels["r4"] == "fused" and "up2" not in executor.buffers, kernels
+    in_place = executor.plan.placements["cat"].layout == "nhwc"  # the Concat's copies: none, or both
+    assert all(kernels[n].endswith(":in_place") == in_place for n in ("up2", "up2b")), kernels
+    assert (kernels["cat"] == "fused") == in_place and ("r2" in executor.buffers) != in_place, kernels
     assert not kernels["kept"].startswith("eltwise") and kernels["ro"] == kernels["rk"] == "eltwise", kernels
     stored = build_plan(schedule, device, family, 16, keep_all=True)
     assert not any(sp.kernel.startswith("eltwise+") for sp in stored.steps)

@@ -6,7 +6,8 @@ tensor, up to 64 times the elements it reads.  A requantization acts element by 
 (its constants per tensor, or per channel, which the upsampling keeps), so it commutes with
 the gather: at the upsampling's place in the plan, one kernel now requantizes the small
 tensor into a scratch tensor and the gather copies that into the requantization's output;
-the requantization's own place does nothing.  The integers are the same.
+the requantization's own place does nothing.  The integers are the same.  Where a Concat
+takes the result in place (``compile/concat_in_place.py``), the gather copies it there.
 
 A pair is a ``move`` Interpolate of one int8 tensor to more elements on the same batch and
 channels, whose output only a single-input ``requantize`` step reads (no model output).
@@ -24,8 +25,9 @@ from gpu_int8.scheduler.compile.actions import StepPlan
 from gpu_int8.scheduler.compile.context import CompileContext
 from gpu_int8.scheduler.compile.eltwise import compile_eltwise
 from gpu_int8.scheduler.compile.indexing import Placement
-from gpu_int8.scheduler.compile.move import compile_move
+from gpu_int8.scheduler.compile.move import compile_move, copy_box_launch
 from gpu_int8.scheduler.compile.move_chain import read_once
+from gpu_int8.scheduler.move_maps import NOT_MINE, NotAGather, box_of, output_maps
 
 
 def requantize_first(schedule: Schedule) -> dict[int, int]:
@@ -58,12 +60,38 @@ def compile_requantized_move(ctx: CompileContext, move: Step, requant: Step) -> 
         return None
     scratch = ctx.add_scratch(f"{requant.name}/before_{move.name}", Placement(src_p.shape, out_p.dtype, src_p.layout))
     small = compile_eltwise(ctx, dataclasses.replace(requant, inputs=[src], outputs=[scratch]))
+    into = _gather_into_concat(ctx, _reading(move, scratch, out), *ctx.in_place[out]) if out in ctx.in_place else None
+    if into is not None and small.where == "opencl":
+        ctx.written_in_place.add(out)
+        concat = ctx.in_place[out][0]
+        return StepPlan(dataclasses.replace(move, outputs=[concat]), f"{small.kernel}+copy_box:in_place", "opencl",
+                        small.actions + [into], note=f"stored in '{concat}'")
     gather = compile_move(ctx, _reading(move, scratch, out))
     if gather is None or gather.where != "opencl" or small.where != "opencl":
         del ctx.scratch[scratch], ctx.placements[scratch]  # the steps compile apart: no tensor
         return None
     return StepPlan(dataclasses.replace(move, outputs=[out]), f"{small.kernel}+{gather.kernel}", "opencl",
                     small.actions + gather.actions)
+
+
+def _gather_into_concat(ctx: CompileContext, move: Step, concat: str, offset: int):
+    """The copy of ``move``'s gather storing its NHWC output at channel ``offset`` of the NHWC
+    tensor ``concat``, or None where that is no box (``move_maps.box_of``)."""
+    src_p, out_p, cat_p = (ctx.placement(t) for t in (move.inputs[0], move.outputs[0], concat))
+    try:
+        (om,) = output_maps(move, [src_p], [out_p])
+    except NotAGather:
+        return None
+    if om.fill is not None or len(om.sources) != 1:
+        return None
+    channels = out_p.shape[1]
+    pixels, c = np.divmod(np.arange(out_p.physical_size), channels)  # NHWC: pixel-major
+    into = np.full(cat_p.physical_size, NOT_MINE, np.int64)
+    into[pixels * cat_p.shape[1] + offset + c] = om.sources[0].map
+    box = box_of(into, cat_p.physical_shape)
+    if box is None:
+        return None
+    return copy_box_launch(ctx, out_p.np_dtype.itemsize, box, concat, move.inputs[0])
 
 
 def _reading(move: Step, source: str, out: str) -> Step:
