@@ -185,12 +185,15 @@ def test_portable_tile_and_local_size_variants(any_device):
 
 def test_depthwise_work_groups_of_whole_rows(any_device):
     """Work-groups of several whole output rows (Intel's runtime's default: whole_rows_local_size)
-    whose count does not divide the rows: the grid's tail rows are skipped, every value exact."""
+    whose count does not divide the rows: the grid's tail rows are skipped, every value exact.
+    Rows fewer than two a core: a row's channel blocks split among groups of three or more."""
     from gpu_int8.scheduler.conv_kernels import whole_rows_local_size
 
     assert whole_rows_local_size((1, 40, 320), 2, 8192) == (1, 40, 10)  # 16 groups per core
     assert whole_rows_local_size((3, 20, 7), 2, 8192) == (3, 20, 1)
     assert whole_rows_local_size((64, 200, 7), 2, 8192) == (1, 1, 1)  # a row beyond the largest group
+    assert [whole_rows_local_size((b, 10, r), 2, 8192)[0] for b, r in ((30, 3), (30, 6), (6, 3), (13, 2), (2, 3))] \
+        == [15, 30, 3, 13, 2]  # 3 rows: 30 blocks in two groups; 13 and 2 blocks do not split
     geom = ConvGeometry(1, 32, 7, 21, 32, 3, 3, (1, 1), (1, 1), (1, 1), groups=32)
     x, w, comp, pad_value = _data(geom, np.int8, seed=4)
     ref = _reference_acc(geom, x, w, comp, pad_value)
@@ -201,6 +204,20 @@ def test_depthwise_work_groups_of_whole_rows(any_device):
         y = run_conv(any_device, "portable", geom, x, w, comp, ones, 0 * ones, act=np.int8, out="i32",
                      pad_value=pad_value, tile=tile, local_size=local)
         np.testing.assert_array_equal(y, ref, err_msg=f"tile {tile} local {local}")
+
+
+def test_depthwise_rows_split_by_channel_blocks():
+    """PP-OCRv4 rec's 5x5 on 480 channels at 3 rows, where work-items stay apart: each row's 30
+    channel blocks in two work-groups, six groups for two cores; every value exact."""
+    dev = vnni_device()
+    geom = ConvGeometry(1, 480, 3, 20, 480, 5, 5, (1, 1), (2, 2), (2, 2), groups=480)
+    x, w, comp, pad_value = _data(geom, np.int8, seed=6)
+    ones = np.ones(geom.cout, np.float32)
+    k = ConvKernel(dev, "portable", geom, w, comp, ones, 0 * ones, act_dtype=np.int8, out="i32", pad_value=pad_value)
+    if dev.info.compute_units == 2:
+        assert k._local[0] * 2 == k._global[0] == 30, (k._global, k._local)
+    y = run_conv(dev, "portable", geom, x, w, comp, ones, 0 * ones, act=np.int8, out="i32", pad_value=pad_value)
+    np.testing.assert_array_equal(y, _reference_acc(geom, x, w, comp, pad_value))
 
 
 def test_depthwise_half_block_in_the_same_launch(any_device):
