@@ -24,8 +24,6 @@ apart.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from gpu_int8.schedule import Schedule, Step
@@ -103,7 +101,7 @@ def compile_se_gate(ctx: CompileContext, steps: list[Step]) -> StepPlan | None:
         return StepPlan(grouped_step(steps), "se_gate", "opencl", [launch]) if launch else None
     gate, (x_name, gate_name), y_name = steps[:-1], mul.inputs, mul.outputs[0]
     x_p, y_p = ctx.placement(x_name), ctx.placement(y_name)
-    step = dataclasses.replace(grouped_step(steps), inputs=[x_name])
+    step = grouped_step(steps)  # reads the mean's input, the tensor it multiplies
     code = step_epilogue(mul, y_p)
     operands = {k: (mul.inputs[k], ctx.placement(mul.inputs[k])) for k in code.inputs}
     fused = channel_vector_launch(ctx, "se_gate", mul, (x_name, x_p), operands, (y_name, y_p), mul.axis,
@@ -114,6 +112,7 @@ def compile_se_gate(ctx: CompileContext, steps: list[Step]) -> StepPlan | None:
     scratch = ctx.add_scratch(f"{mul.name}/gate", ctx.placement(gate_name))
     launch = _gate_launch(ctx, gate, scratch)
     if launch is None:
+        del ctx.scratch[scratch], ctx.placements[scratch]
         return None
     operands = {k: (scratch if k == 1 else name, p) for k, (name, p) in operands.items()}
     multiply = epilogue_launch(ctx, "eltwise", code, (x_name, x_p), operands, (y_name, y_p), mul.axis, step=mul)
@@ -145,7 +144,7 @@ def _prologue(ctx: CompileContext, gate: list[Step], vw: int) -> GatePrologue | 
                   for key, code in codes.items()})
     packed, offsets = pack_constants(parts)
     h, w = x_p.shape[2:]
-    defines = {"G_X_T": x_p.cl_type, "G_T": g_p.cl_type, "G_C": c, "G_CA": ca_p, "G_MEAN": 1, "G_HW": h * w,
+    defines = {"G_X_T": x_p.cl_type, "G_T": g_p.cl_type, "G_C": c, "G_CA": ca_p, "G_HW": h * w,
                "G_EPI_R(v,c)": codes["r"].call("(v)", _channel(mean, "(c)"), "kr", {}),
                "G_STORE_R(v)": store_expr(m_p.dtype, "(v)", vw, mean.epilogue),
                "G_EPI_A(v,j)": codes["a"].call("(v)", _channel(a, "(j)"), "ka", {}),
