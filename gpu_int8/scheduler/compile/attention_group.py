@@ -6,8 +6,9 @@ dequantized from int8 (NNCF puts a FakeQuantize on each), and its output is quan
 the MatMul after it.  The operands come out of one float projection [L, 3 * heads * D]: a
 Reshape and a Transpose split it into heads, three Slices take the queries, keys and values,
 and the query and key slices are quantized on their own.  The output goes back to
-[L, heads * D] through a Transpose and a Reshape.  Apart, those were ten launches around the
-attention, the float ones storing four bytes an element.
+[L, heads * D] through a Transpose and a Reshape.  Apart, those were seven launches besides
+the attention's (consecutive moves copy once, ``compile/move_chain.py``), the float ones
+storing four bytes an element.
 
 One ``plan_attention.cl`` launch does it all: it reads each operand element where the moves
 would have taken it from (the index maps of the moves compose, :mod:`~gpu_int8.scheduler.move_maps`,
