@@ -814,37 +814,41 @@ def test_placements_follow_the_family(layout_family):
     assert placements["x"].layout == "plain" and placements["a3"].layout == "plain"
 
 
+@pytest.mark.parametrize("rows", [20, 70])
 @pytest.mark.parametrize("local_bytes", [32 * 1024, 0], ids=["kv_local", "kv_global"])
-def test_attention_with_its_quantizations_in_one_kernel(device_family, local_bytes, monkeypatch):
+def test_attention_with_its_quantizations_in_one_kernel(device_family, local_bytes, rows, monkeypatch):
     """PP-OCRv4 rec's attention: queries and keys dequantized from int8 (the queries through a
     program that rounds), float values, the output quantized; one ``plan_attention.cl``
-    launch, integers as the reference's.  Keys and values staged in local memory per head
-    or read where they are stored."""
+    launch, integers as the reference's.  Keys and values staged in local memory per head, by
+    work-groups of 16 query rows or (70 rows) of 64, the second in part; or read where they
+    are stored."""
     import gpu_int8.scheduler.compile.float_ops as float_ops
     from tests.scheduler.schedules import ScheduleBuilder
 
     monkeypatch.setattr(float_ops, "ATTENTION_LOCAL_BYTES", local_bytes)
     device, family = device_family
     s = ScheduleBuilder("attention_q", seed=11)
-    x = s.input("x", (3, 20, 12))
+    x = s.input("x", (3, rows, 12))
     q = s.quantize(x, "q", "i8", 0.05, 0)
     k = s.quantize(x, "k", "u8", 0.04, 130)
-    v = s.op("float", "Sigmoid", [x], "v", [(3, 20, 12)], "f32")[0]
+    v = s.op("float", "Sigmoid", [x], "v", [(3, rows, 12)], "f32")[0]
     qf = s.dequantize(q, "qf")
     s.steps[-1].epilogue[:0] = [["affine", "r", "z"], ["round", -128, 127]]  # requantized, then dequantized
     s.steps[-1].consts.update({"r": np.float32([0.8]), "z": np.float32([1.0])})
     kf = s.dequantize(k, "kf")
-    att = s.op("float", "ScaledDotProductAttention", [qf, kf, v], "att", [(3, 20, 12)], "f32",
+    att = s.op("float", "ScaledDotProductAttention", [qf, kf, v], "att", [(3, rows, 12)], "f32",
                {"causal": False, "opset": 13})[0]
     s.outputs.append(s.quantize(att, "y", "i8", 0.01, 3))
     schedule = s.build()
-    x_value = np.random.default_rng(11).standard_normal((3, 20, 12)).astype(np.float32)
+    x_value = np.random.default_rng(11).standard_normal((3, rows, 12)).astype(np.float32)
     plan = build_plan(schedule, device, family, 16)
     kernels = {sp.step.name: sp.kernel for sp in plan.steps}
     assert [kernels[n] for n in ("qf", "kf", "att", "y")] == ["fused", "fused", "fused", "attention_q"], kernels
     got, want = PlanExecutor(plan).run({"x": x_value}), Int8Executor(schedule).run({"x": x_value})
     np.testing.assert_array_equal(got["y"], want["y"])
     assert len(np.unique(want["y"])) > 20
+    launch = [sp for sp in plan.steps if sp.step.name == "y"][0].actions[0]
+    assert launch.local_size[0] == (16 if local_bytes == 0 or rows == 20 else 64), launch.local_size
 
 
 def _split_heads_attention(seed: int, tail):
