@@ -851,36 +851,37 @@ def test_attention_with_its_quantizations_in_one_kernel(device_family, local_byt
     assert launch.local_size[0] == (16 if local_bytes == 0 or rows == 20 else 64), launch.local_size
 
 
-def _split_heads_attention(seed: int, tail):
+def _split_heads_attention(seed: int, tail, batch: int = 1):
     """PP-OCRv4 rec's attention block: one float projection [1, L, 3 * H * D] split into heads by
     a Reshape, a Transpose and three Slices, the query and key slices quantized on their own
     and dequantized (the queries through a program that rounds again), the output quantized
-    and carried on by the moves ``tail(builder, y)`` adds.  The schedule and an input."""
+    and carried on by the moves ``tail(builder, y)`` adds; ``batch`` images.  The schedule and an input."""
     from tests.scheduler.schedules import ScheduleBuilder
 
     s = ScheduleBuilder("split_heads", seed=seed)
-    x = s.matmul(s.quantize(s.input("x", (1, 20, 12)), "xq", "u8", 0.02, 128), "proj", n_out=36, transpose_b=True)
-    r = s.op("float", "Reshape", [x], "r", [(1, 20, 3, 2, 6)], "f32", {"special_zero": True, "opset": 1},
+    n = batch
+    x = s.matmul(s.quantize(s.input("x", (n, 20, 12)), "xq", "u8", 0.02, 128), "proj", n_out=36, transpose_b=True)
+    r = s.op("float", "Reshape", [x], "r", [(n, 20, 3, 2, 6)], "f32", {"special_zero": True, "opset": 1},
              [np.array([0, 0, 3, 2, 6], np.int64)])[0]
-    t = s.op("float", "Transpose", [r], "t", [(3, 1, 2, 20, 6)], "f32", {"opset": 1},
+    t = s.op("float", "Transpose", [r], "t", [(3, n, 2, 20, 6)], "f32", {"opset": 1},
              [np.array([2, 0, 3, 1, 4], np.int64)])[0]
     parts = []
-    for n, quant in enumerate([("i8", 0.2, 0), ("u8", 0.25, 128), None]):
-        sl = s.op("float", "Slice", [t], f"sl{n}", [(1, 1, 2, 20, 6)], "f32", {"opset": 8},
-                  [np.array([v], np.int64) for v in (n, n + 1, 1, 0)])[0]
+    for j, quant in enumerate([("i8", 0.2, 0), ("u8", 0.25, 128), None]):
+        sl = s.op("float", "Slice", [t], f"sl{j}", [(1, n, 2, 20, 6)], "f32", {"opset": 8},
+                  [np.array([v], np.int64) for v in (j, j + 1, 1, 0)])[0]
         if quant is None:  # the values stay float
-            parts.append(_moved(s, "Squeeze", sl, "v", (1, 2, 20, 6), [0], "float"))
+            parts.append(_moved(s, "Squeeze", sl, "v", (n, 2, 20, 6), [0], "float"))
             continue
-        q = s.quantize(sl, f"sq{n}", *quant)
-        sq = _moved(s, "Squeeze", q, f"sz{n}", (1, 2, 20, 6), [0])
-        parts.append(s.dequantize(sq, f"f{n}"))
-        if n == 0:
+        q = s.quantize(sl, f"sq{j}", *quant)
+        sq = _moved(s, "Squeeze", q, f"sz{j}", (n, 2, 20, 6), [0])
+        parts.append(s.dequantize(sq, f"f{j}"))
+        if j == 0:
             s.steps[-1].epilogue[:0] = [["affine", "r", "z"], ["round", -128, 127]]
             s.steps[-1].consts.update({"r": np.float32([0.8]), "z": np.float32([1.0])})
-    att = s.op("float", "ScaledDotProductAttention", parts, "att", [(1, 2, 20, 6)], "f32",
+    att = s.op("float", "ScaledDotProductAttention", parts, "att", [(n, 2, 20, 6)], "f32",
                {"causal": False, "opset": 13})[0]
     s.outputs.append(tail(s, s.quantize(att, "y", "i8", 0.1, 3)))
-    return s.build(), np.random.default_rng(seed).standard_normal((1, 20, 12)).astype(np.float32)
+    return s.build(), np.random.default_rng(seed).standard_normal((n, 20, 12)).astype(np.float32)
 
 
 def _moved(s, op_type: str, x: str, name: str, shape: tuple, arg: list, kind: str = "move") -> str:
@@ -891,21 +892,24 @@ def _moved(s, op_type: str, x: str, name: str, shape: tuple, arg: list, kind: st
     return y
 
 
-def _heads_back(s, y: str) -> str:  # [1, H, L, D] -> [1, L, H, D] -> [1, L, H * D], as rec does
-    return _moved(s, "Reshape", _moved(s, "Transpose", y, "back", (1, 20, 2, 6), [0, 2, 1, 3]), "out",
-                  (1, 20, 12), [0, 0, 12])
+def _heads_back(s, y: str) -> str:  # [N, H, L, D] -> [N, L, H, D] -> [N, L, H * D], as rec does
+    n = s.shape(y)[0]
+    return _moved(s, "Reshape", _moved(s, "Transpose", y, "back", (n, 20, 2, 6), [0, 2, 1, 3]), "out",
+                  (n, 20, 12), [0, 0, 12])
 
 
+@pytest.mark.parametrize("batch", [1, 2])
 @pytest.mark.parametrize("local_bytes", [32 * 1024, 0], ids=["kv_local", "kv_global"])
-def test_attention_reads_its_heads_through_the_moves(device_family, local_bytes, monkeypatch):
+def test_attention_reads_its_heads_through_the_moves(device_family, local_bytes, batch, monkeypatch):
     """The moves and quantizations between the projection and the attention, and the moves after
     it, run inside the attention's one launch: it reads each element where the moves take it
-    from and stores where they put it.  The reference's integers, fused or step by step."""
+    from and stores where they put it; with two images, each image's heads an image apart (the
+    batch and head axes, not one affine index).  The reference's integers, fused or step by step."""
     import gpu_int8.scheduler.compile.float_ops as float_ops
 
     monkeypatch.setattr(float_ops, "ATTENTION_LOCAL_BYTES", local_bytes)
     device, family = device_family
-    schedule, x = _split_heads_attention(12, _heads_back)
+    schedule, x = _split_heads_attention(12, _heads_back, batch)
     plan = build_plan(schedule, device, family, 16)
     kernels = [sp.kernel for sp in plan.steps]
     first = [sp.step.name for sp in plan.steps].index("r")

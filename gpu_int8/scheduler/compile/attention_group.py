@@ -46,16 +46,27 @@ _QUANTIZATIONS = ("quantize", "dequantize")
 class Route:
     """How the kernel reaches an operand (or stores its output): the tensor it reads (writes),
     the quantize and dequantize steps on the way, in order, and element (b, i, t)'s offset in
-    that tensor, ``base + b * strides[0] + i * strides[1] + t * strides[2]``."""
+    that tensor: ``base`` plus, for each of the leading axes b runs over (``lead``, sizes and
+    strides, the last fastest), its index times its stride, plus ``i * strides[0] + t *
+    strides[1]``.  A batch of several images keeps its images and heads apart: their
+    strides differ (PP-OCRv4 rec on 5 lines: an image 43200 elements on, a head 15)."""
 
     tensor: str
     programs: list[Step]
     base: int
-    strides: tuple[int, int, int]
+    lead: tuple[tuple[int, int], ...]
+    strides: tuple[int, int]
 
     def offset_macro(self) -> str:
         """The offset as a C expression of ``b``, ``i`` and ``t``."""
-        terms = [f"(size_t)({v}) * {s}" for v, s in zip("bit", self.strides, strict=True) if s]
+        terms, inner = [], 1
+        for size, stride in reversed(self.lead):
+            index = f"(b) / {inner}" if inner > 1 else "(b)"
+            if inner * size < np.prod([d for d, _ in self.lead]):
+                index = f"({index}) % {size}"
+            terms.append(f"(size_t)({index}) * {stride}")
+            inner *= size
+        terms += [f"(size_t)({v}) * {s}" for v, s in zip("it", self.strides, strict=True) if s]
         return "((size_t)" + " + ".join([str(self.base), *terms]) + ")"
 
 
@@ -152,16 +163,25 @@ def _through(moves: list[Step], name: str, placements: dict[str, Placement]) -> 
 def _affine_route(name: str, programs: list[Step], index: np.ndarray | None,
                   placements: dict[str, Placement]) -> Route | None:
     """The route to tensor ``name`` (plain layout) when ``index`` (offsets in it over the attention's
-    [..., L, D]) is affine in (b, i, t), b running over the leading axes together."""
+    [..., L, D]) is affine in its axes; leading axes of size one drop, and each that continues
+    the next one (its stride the next one's times its size) merges with it."""
     if index is None or placements[name].layout != "plain" or index.ndim < 2:
         return None
-    grid = index.reshape(-1, *index.shape[-2:])
-    base = int(grid[0, 0, 0])
-    strides = tuple(int(grid[tuple(np.eye(3, dtype=int)[d])] - base) if grid.shape[d] > 1 else 0 for d in range(3))
-    b, i, t = np.indices(grid.shape)
-    if not np.array_equal(grid, base + b * strides[0] + i * strides[1] + t * strides[2]):
+    base = int(index.reshape(-1)[0])
+    strides = [int(index[tuple(np.eye(index.ndim, dtype=int)[d])] - base) if index.shape[d] > 1 else 0
+               for d in range(index.ndim)]
+    coords = np.indices(index.shape)
+    if not np.array_equal(index, base + sum(c * st for c, st in zip(coords, strides))):
         return None
-    return Route(name, programs, base, strides)
+    lead: list[tuple[int, int]] = []
+    for size, stride in zip(index.shape[:-2], strides[:-2]):
+        if size == 1:
+            continue
+        if lead and lead[-1][1] == stride * size:
+            lead[-1] = (lead[-1][0] * size, stride)
+        else:
+            lead.append((size, stride))
+    return Route(name, programs, base, tuple(lead), (strides[-2], strides[-1]))
 
 
 def compile_attention_group(ctx: CompileContext, steps: list[Step]) -> StepPlan | None:
