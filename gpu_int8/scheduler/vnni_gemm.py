@@ -121,7 +121,7 @@ def as_dense_gemm(g: ConvGeometry, w: np.ndarray) -> tuple[ConvGeometry, np.ndar
 ALL_BLOCKS_WEIGHT_BYTES = 32 * 1024
 
 
-def vnni_local_size(grid: tuple[int, int], compute_units: int, weight_bytes: int = 0) -> tuple[int, int]:
+def vnni_local_size(grid: tuple[int, int], compute_units: int, weight_bytes: int) -> tuple[int, int]:
     """Work-group shape for a (channel blocks, row tiles) grid: about 16 groups per core, so the
     cores share the work evenly (left to itself, Intel's runtime can put a small grid in one
     group and leave cores idle: 784x1152x128 ran at 470 instead of 880 Gop/s).  Each group takes
@@ -131,7 +131,7 @@ def vnni_local_size(grid: tuple[int, int], compute_units: int, weight_bytes: int
     groups = 16 * max(compute_units, 1)
     if weight_bytes <= ALL_BLOCKS_WEIGHT_BYTES and tiles >= groups:
         return blocks, -(-tiles // groups)
-    per_block = max(1, 16 * max(compute_units, 1) // blocks)
+    per_block = max(1, groups // blocks)
     return 1, -(-tiles // per_block)
 
 

@@ -129,13 +129,15 @@ def _interleave(c: int) -> str:
 @dataclass
 class GatePrologue:
     """``SE_GATE`` of ``plan_eltwise8.cl``: operand ``operand`` is the gate the kernel computes
-    first into local memory, with these instance macros, prelude source and extra arguments, in
-    ``groups`` work-groups (each computing it)."""
+    first into local memory, with these instance macros and prelude source, from tensor ``tensor``
+    and the constants ``consts`` (uploaded once the launch is certain), in ``groups`` work-groups
+    (each computing it)."""
 
     operand: int
     defines: dict
     prelude: str
-    args: list
+    tensor: str
+    consts: np.ndarray
     groups: int
 
 
@@ -210,7 +212,7 @@ def channel_vector_launch(ctx: CompileContext, name: str, step: Step, start: tup
     args = [("t", out_name), ("t", start_name), ("b", ctx.epilogue_buffer(code))]
     args += [("t", operands[k][0]) for k in code.inputs if prologue is None or k != prologue.operand]
     args += [("t", copy[0])] if copy is not None else []
-    args += prologue.args if prologue is not None else []
+    args += [("t", prologue.tensor), ("b", ctx.const(prologue.consts))] if prologue is not None else []
     return Launch(refs["eltwise8"], args, gsize, lsize, name)
 
 

@@ -152,8 +152,7 @@ def _prologue(ctx: CompileContext, gate: list[Step], vw: int) -> GatePrologue | 
                "G_EPI_B(v,c)": codes["b"].call("(v)", _channel(b, "(c)"), "kb", {}),
                "G_STORE_B(v)": store_expr(g_p.dtype, "(v)", vw, b.epilogue), **offset_macros(offsets)}
     groups = max(1, ctx.device.info.compute_units * GATE_GROUPS_PER_UNIT)
-    return GatePrologue(1, defines, "".join(code.source for code in codes.values()),
-                        [("t", x_name), ("b", ctx.const(packed))], groups)
+    return GatePrologue(1, defines, "".join(code.source for code in codes.values()), x_name, packed, groups)
 
 
 def _gate_launch(ctx: CompileContext, steps: list[Step], y_name: str) -> Launch | None:

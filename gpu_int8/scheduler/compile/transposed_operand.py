@@ -37,7 +37,7 @@ def transposed_operands(schedule: Schedule) -> dict[int, list[int]]:
             continue
         first = i
         while first > 0 and single_move(steps[first - 1]) and only_next(steps[first - 1].outputs[0]) \
-                and steps[first - 1].outputs[0] == (steps[first].inputs[0] if first < i else mm.inputs[0]):
+                and steps[first - 1].outputs[0] == steps[first].inputs[0]:
             first -= 1
         if first < i:
             groups[first] = list(range(first, i + 1))
